@@ -1,0 +1,558 @@
+import { randomUUID } from 'node:crypto';
+import pg from 'pg';
+import { AppError, type Logger } from '@optic-mart/platform';
+import { migrate } from './migrate.js';
+import { ERASURES_CHANNEL, Notifier } from './notifier.js';
+import { PersonalDataVault, decryptFields, encryptFields } from './personal-data.js';
+import { UpcasterRegistry, type Upcaster } from './upcasters.js';
+import type {
+  AppendOptions,
+  AppendResult,
+  EventMetadata,
+  ExpectedVersion,
+  NewEvent,
+  PersonalData,
+  ReadAllOptions,
+  ReadAllResult,
+  ReadStreamOptions,
+  RecordedEvent,
+  Snapshot,
+  StreamMetadata,
+} from './types.js';
+
+export interface EventStoreOptions {
+  /** PostgreSQL connection string (or pass `pool`). */
+  readonly connectionString?: string;
+  readonly pool?: pg.Pool;
+  /** Pool size when the store makes its own pool. */
+  readonly poolSize?: number;
+  readonly logger?: Logger;
+  readonly upcasters?: readonly Upcaster[];
+  /** Apply the schema on start (default true). */
+  readonly migrate?: boolean;
+  /**
+   * How often to stamp events whose writer died between its commit and its stamp (default 1000 ms;
+   * 0 turns it off). Any later append stamps them too; this covers a store that goes quiet.
+   */
+  readonly sweepIntervalMs?: number;
+}
+
+/** Largest number of events one append may carry. */
+export const MAX_EVENTS_PER_APPEND = 10_000;
+/** Stream ids are opaque strings up to this length; the category is the part before the first '-'. */
+export const MAX_STREAM_ID_LENGTH = 200;
+const MAX_READ = 10_000;
+/** How long an appender waits for a stamp notification before it asks the database itself. */
+const POSITION_FALLBACK_MS = 20;
+
+interface EventRow {
+  position: string | null;
+  stream_id: string;
+  version: string;
+  id: string;
+  type: string;
+  schema_version: number;
+  data: unknown;
+  metadata: EventMetadata;
+  recorded_at: Date;
+}
+
+const EVENT_COLUMNS = `e.stream_id, e.version, e.id, e.type, e.schema_version, e.data, e.metadata, e.recorded_at`;
+
+/**
+ * The event store on PostgreSQL: append with version tags, read streams and the global log in
+ * commit-safe order, subscribe, snapshots, upcasting, stream metadata, soft delete and erasure of
+ * personal data. See the package README for how the global order is kept.
+ */
+export class EventStore {
+  readonly pool: pg.Pool;
+  readonly notifier: Notifier;
+  readonly #ownsPool: boolean;
+  readonly #logger: Logger | undefined;
+  readonly #upcasters: UpcasterRegistry;
+  readonly #vault: PersonalDataVault;
+  readonly #migrate: boolean;
+  readonly #sweepIntervalMs: number;
+  #sweeper: NodeJS.Timeout | null = null;
+  #started: Promise<void> | null = null;
+
+  constructor(options: EventStoreOptions) {
+    if (!options.pool && !options.connectionString) throw new Error('EventStore needs a pool or a connectionString');
+    this.#ownsPool = !options.pool;
+    this.pool =
+      options.pool ??
+      new pg.Pool({ connectionString: options.connectionString, max: options.poolSize ?? 20 });
+    this.pool.on('error', (err) => this.#logger?.warn({ err }, 'idle event store connection failed'));
+    this.#logger = options.logger;
+    this.#upcasters = new UpcasterRegistry(options.upcasters);
+    this.#vault = new PersonalDataVault(this.pool);
+    this.#migrate = options.migrate ?? true;
+    this.#sweepIntervalMs = options.sweepIntervalMs ?? 1000;
+    const poolOptions = (this.pool as unknown as { options: pg.ClientConfig }).options;
+    this.notifier = new Notifier({ ...poolOptions }, options.logger);
+    this.notifier.on('erased', (subjectId) => this.#vault.forget(subjectId));
+  }
+
+  /** Applies the schema (unless disabled) and opens the notification connection. Idempotent. */
+  start(): Promise<void> {
+    this.#started ??= (async () => {
+      if (this.#migrate) await migrate(this.pool);
+      await this.notifier.start();
+      const { rows } = await this.pool.query<{ p: string }>('SELECT eventstore.stamp() AS p');
+      this.notifier.lastPosition = Math.max(this.notifier.lastPosition, Number(rows[0]?.p ?? 0));
+      if (this.#sweepIntervalMs > 0) {
+        this.#sweeper = setInterval(() => {
+          this.stampPending().catch((err: unknown) => this.#logger?.warn({ err }, 'event store sweep failed'));
+        }, this.#sweepIntervalMs);
+        this.#sweeper.unref();
+      }
+    })();
+    return this.#started;
+  }
+
+  /** Registers an upcaster after construction. */
+  registerUpcaster(upcaster: Upcaster): void {
+    this.#upcasters.register(upcaster);
+  }
+
+  /**
+   * Appends events to one stream atomically. The version tag must be the stream's current version
+   * + 1 (seed 000); on a mismatch nothing is written and `wrong_version` reports the current
+   * version. An append whose event ids are all stored already returns the first result.
+   */
+  async append(streamId: string, events: readonly NewEvent[], options: AppendOptions): Promise<AppendResult> {
+    validateStreamId(streamId);
+    if (events.length === 0) throw new AppError('validation_failed', 'an append needs at least one event');
+    if (events.length > MAX_EVENTS_PER_APPEND) {
+      throw new AppError('payload_too_large', `an append carries at most ${MAX_EVENTS_PER_APPEND} events`);
+    }
+    const expected = encodeExpectedVersion(options.expectedVersion);
+    const ids: string[] = [];
+    const types: string[] = [];
+    const data: unknown[] = [];
+    const metadata: EventMetadata[] = [];
+    const schemaVersions: number[] = [];
+    for (const [i, event] of events.entries()) {
+      if (typeof event.type !== 'string' || event.type.length === 0 || event.type.length > 200) {
+        throw new AppError('validation_failed', `events[${i}].type must be a non-empty string`, {
+          errors: [{ field: `events[${i}].type`, message: 'must be a non-empty string of at most 200 characters' }],
+        });
+      }
+      if (event.data === undefined) {
+        throw new AppError('validation_failed', `events[${i}].data is required`, {
+          errors: [{ field: `events[${i}].data`, message: 'is required' }],
+        });
+      }
+      const id = event.id ?? randomUUID();
+      if (!UUID.test(id)) {
+        throw new AppError('validation_failed', `events[${i}].id must be a UUID`, {
+          errors: [{ field: `events[${i}].id`, message: 'must be a UUID' }],
+        });
+      }
+      ids.push(id.toLowerCase());
+      types.push(event.type);
+      schemaVersions.push(event.schemaVersion ?? 1);
+      if (event.personalData) {
+        const pd = validatePersonalData(event.personalData, i);
+        const key = await this.#vault.keyForWriting(pd.subjectId);
+        data.push(encryptFields(event.data, pd.fields, key));
+        metadata.push({ ...event.metadata, personalData: { subjectId: pd.subjectId, fields: [...pd.fields] } });
+      } else {
+        data.push(event.data);
+        metadata.push(event.metadata ?? {});
+      }
+    }
+    if (new Set(ids).size !== ids.length) {
+      throw new AppError('validation_failed', 'event ids within one append must differ');
+    }
+
+    const stampsBefore = this.notifier.stamps;
+    let row: { status: string; version: string | null; position: string | null; seqs: string[] | null };
+    try {
+      const r = await this.pool.query<typeof row>(
+        'SELECT status, version, "position", seqs FROM eventstore.append($1, $2, $3, $4, $5, $6, $7)',
+        [streamId, expected, ids, types, JSON.stringify(data), JSON.stringify(metadata), schemaVersions],
+      );
+      row = r.rows[0]!;
+    } catch (err) {
+      if ((err as { code?: string }).code !== 'OM409') throw err;
+      // Another append won the race for this version (or the ids exist): nothing was written.
+      const r = await this.pool.query<typeof row>(
+        'SELECT status, version, "position", NULL::bigint[] AS seqs FROM eventstore.append_outcome($1, $2)',
+        [streamId, ids],
+      );
+      row = r.rows[0]!;
+    }
+    switch (row.status) {
+      case 'ok': {
+        const position =
+          row.position !== null ? Number(row.position) : await this.#awaitPosition(row.seqs ?? [], stampsBefore);
+        return { streamId, version: Number(row.version), position, duplicate: false };
+      }
+      case 'duplicate':
+        return { streamId, version: Number(row.version), position: Number(row.position), duplicate: true };
+      case 'wrong_version': {
+        const currentVersion = Number(row.version);
+        throw new AppError(
+          'wrong_version',
+          `stream ${streamId} is at version ${currentVersion}, so the next version tag is ${currentVersion + 1}`,
+          { extra: { streamId, currentVersion } },
+        );
+      }
+      case 'stream_deleted':
+        throw new AppError('stream_deleted', `stream ${streamId} was deleted`, { extra: { streamId } });
+      case 'event_id_conflict':
+        throw new AppError('event_id_conflict', 'some of these event ids are already stored', { extra: { streamId } });
+      default:
+        throw new Error(`unexpected append status ${row.status}`);
+    }
+  }
+
+  /**
+   * Appended while another transaction held the sequencer lock: that stamper, or the next, gives the
+   * events their positions and notifies; ask the database after each notification (or a short
+   * fallback delay, in case one was missed) and stamp ourselves whenever the lock is free.
+   */
+  async #awaitPosition(seqs: readonly string[], stampsBefore: number): Promise<number> {
+    const maxSeq = seqs.reduce((m, s) => (BigInt(s) > BigInt(m) ? s : m), seqs[0] ?? '0');
+    let seen = stampsBefore;
+    for (;;) {
+      await this.notifier.waitForStamp(seen, POSITION_FALLBACK_MS);
+      seen = this.notifier.stamps;
+      const { rows } = await this.pool.query<{ p: string | null }>('SELECT eventstore.try_position($1, $2) AS p', [
+        maxSeq,
+        seqs,
+      ]);
+      if (rows[0]?.p != null) return Number(rows[0].p);
+    }
+  }
+
+  /** Reads a stream in version order (or backwards). Throws stream_not_found / stream_deleted. */
+  async readStream(streamId: string, options: ReadStreamOptions = {}): Promise<RecordedEvent[]> {
+    validateStreamId(streamId);
+    const limit = clampLimit(options.limit ?? MAX_READ);
+    const backwards = options.direction === 'backwards';
+    const from = options.from ?? (backwards ? Number.MAX_SAFE_INTEGER : 1);
+    const { rows } = await this.pool.query<EventRow & { deleted: boolean | null }>(
+      `SELECT CASE WHEN r.seq_end >= e.seq THEN r.position_end - (r.seq_end - e.seq) END AS position, ${EVENT_COLUMNS}
+       FROM eventstore.events e
+       LEFT JOIN LATERAL (
+         SELECT position_end, seq_end FROM eventstore.runs WHERE seq_start <= e.seq ORDER BY seq_start DESC LIMIT 1
+       ) r ON true
+       WHERE e.stream_id = $1 AND ${backwards ? 'e.version <= $2' : 'e.version >= $2'}
+       ORDER BY e.version ${backwards ? 'DESC' : 'ASC'}
+       LIMIT $3`,
+      [streamId, from, limit],
+    );
+    const meta = await this.getStreamMetadata(streamId);
+    if (meta?.deleted) throw new AppError('stream_deleted', `stream ${streamId} was deleted`, { extra: { streamId } });
+    if (rows.length === 0 && !(await this.streamExists(streamId))) {
+      throw new AppError('stream_not_found', `stream ${streamId} does not exist`, { extra: { streamId } });
+    }
+    return this.#toEvents(rows);
+  }
+
+  /** The stream's current version (0 when it has no events). */
+  async streamVersion(streamId: string): Promise<number> {
+    const { rows } = await this.pool.query<{ v: string | null }>(
+      'SELECT max(version) AS v FROM eventstore.events WHERE stream_id = $1',
+      [streamId],
+    );
+    return Number(rows[0]?.v ?? 0);
+  }
+
+  async streamExists(streamId: string): Promise<boolean> {
+    const { rows } = await this.pool.query('SELECT 1 FROM eventstore.events WHERE stream_id = $1 LIMIT 1', [streamId]);
+    return rows.length > 0;
+  }
+
+  /**
+   * Reads the global log after a position, in position order: every committed event exactly once,
+   * never skipping one that committed late. With a category or types, the checkpoint also moves
+   * past events that did not match.
+   */
+  async readAll(options: ReadAllOptions = {}): Promise<ReadAllResult> {
+    const after = Math.max(0, Math.trunc(options.after ?? 0));
+    const limit = clampLimit(options.limit ?? 1000);
+    const filtered = options.category !== undefined || (options.types !== undefined && options.types.length > 0);
+    // A filtered read scans a window of positions and returns what matches in it.
+    const window = filtered ? Math.min(limit * 10, 100_000) : limit;
+    const conditions: string[] = [];
+    const params: unknown[] = [after, window];
+    if (options.category !== undefined) {
+      params.push(`${options.category}-`);
+      conditions.push(`starts_with(e.stream_id, $${params.length})`);
+    }
+    if (options.types && options.types.length > 0) {
+      params.push(options.types);
+      conditions.push(`e.type = ANY ($${params.length})`);
+    }
+    const { rows } = await this.pool.query<EventRow & { head: string }>(
+      `WITH r AS (
+         SELECT position_end, seq_start, seq_end FROM eventstore.runs
+         WHERE position_end > $1 ORDER BY position_end LIMIT $2
+       )
+       SELECT r.position_end - (r.seq_end - e.seq) AS position, ${EVENT_COLUMNS}
+       FROM r CROSS JOIN LATERAL (
+         SELECT * FROM eventstore.events e
+         WHERE e.seq BETWEEN greatest(r.seq_start, r.seq_end - r.position_end + $1 + 1)
+                         AND least(r.seq_end, r.seq_end - r.position_end + $1 + $2)
+         ${conditions.length ? `AND ${conditions.join(' AND ')}` : ''}
+       ) e
+       ORDER BY 1
+       ${filtered ? `LIMIT ${limit}` : ''}`,
+      params,
+    );
+    const head = await this.headPosition();
+    let checkpoint: number;
+    if (filtered && rows.length === limit) checkpoint = Number(rows[rows.length - 1]!.position);
+    else if (filtered) checkpoint = Math.min(after + window, head);
+    else checkpoint = rows.length > 0 ? Number(rows[rows.length - 1]!.position) : after;
+    checkpoint = Math.max(checkpoint, after);
+    return { events: await this.#toEvents(rows), checkpoint, head };
+  }
+
+  /** The last position stamped so far. */
+  async headPosition(): Promise<number> {
+    const { rows } = await this.pool.query<{ p: string | null }>(
+      'SELECT position_end AS p FROM eventstore.runs ORDER BY position_end DESC LIMIT 1',
+    );
+    const head = Number(rows[0]?.p ?? 0);
+    if (head > this.notifier.lastPosition) this.notifier.lastPosition = head;
+    return head;
+  }
+
+  /** Stamps whatever committed events still lack a position (a writer died between its commit and its stamp). */
+  async stampPending(): Promise<number> {
+    const { rows } = await this.pool.query<{ pending: boolean }>('SELECT eventstore.has_unstamped() AS pending');
+    if (!rows[0]?.pending) return this.headPosition();
+    const r = await this.pool.query<{ p: string }>('SELECT eventstore.stamp() AS p');
+    return Number(r.rows[0]?.p ?? 0);
+  }
+
+  // ── snapshots ────────────────────────────────────────────────────────────
+
+  /** Saves an aggregate's state at a version; an older snapshot never replaces a newer one. */
+  async saveSnapshot(snapshot: Snapshot): Promise<void> {
+    validateStreamId(snapshot.streamId);
+    await this.pool.query(
+      `INSERT INTO eventstore.snapshots (stream_id, version, type, schema_version, state)
+       VALUES ($1, $2, $3, $4, $5)
+       ON CONFLICT (stream_id) DO UPDATE SET version = EXCLUDED.version, type = EXCLUDED.type,
+         schema_version = EXCLUDED.schema_version, state = EXCLUDED.state, recorded_at = now()
+       WHERE eventstore.snapshots.version < EXCLUDED.version`,
+      [snapshot.streamId, snapshot.version, snapshot.type, snapshot.schemaVersion, JSON.stringify(snapshot.state)],
+    );
+  }
+
+  async loadSnapshot<State>(streamId: string): Promise<Snapshot<State> | null> {
+    const { rows } = await this.pool.query<{ version: string; type: string; schema_version: number; state: State }>(
+      'SELECT version, type, schema_version, state FROM eventstore.snapshots WHERE stream_id = $1',
+      [streamId],
+    );
+    const row = rows[0];
+    return row
+      ? { streamId, version: Number(row.version), type: row.type, schemaVersion: row.schema_version, state: row.state }
+      : null;
+  }
+
+  /**
+   * Loads an aggregate: its latest snapshot (when its type and schema version match) plus only the
+   * events after it, folded with `evolve`.
+   */
+  async aggregate<State, Event extends RecordedEvent = RecordedEvent>(
+    streamId: string,
+    options: {
+      initialState: () => State;
+      evolve: (state: State, event: Event) => State;
+      snapshot?: { type: string; schemaVersion: number };
+    },
+  ): Promise<{ state: State; version: number; eventsRead: number }> {
+    let state = options.initialState();
+    let version = 0;
+    if (options.snapshot) {
+      const snap = await this.loadSnapshot<State>(streamId);
+      if (snap && snap.type === options.snapshot.type && snap.schemaVersion === options.snapshot.schemaVersion) {
+        state = snap.state;
+        version = snap.version;
+      }
+    }
+    let eventsRead = 0;
+    for (;;) {
+      let events: RecordedEvent[];
+      try {
+        events = await this.readStream(streamId, { from: version + 1, limit: MAX_READ });
+      } catch (err) {
+        if (err instanceof AppError && err.code === 'stream_not_found') break;
+        throw err;
+      }
+      for (const e of events) {
+        state = options.evolve(state, e as Event);
+        version = e.version;
+      }
+      eventsRead += events.length;
+      if (events.length < MAX_READ) break;
+    }
+    return { state, version, eventsRead };
+  }
+
+  // ── stream metadata, soft delete ─────────────────────────────────────────
+
+  async setStreamMetadata(streamId: string, metadata: Record<string, unknown>): Promise<void> {
+    validateStreamId(streamId);
+    await this.pool.query(
+      `INSERT INTO eventstore.streams (stream_id, metadata) VALUES ($1, $2)
+       ON CONFLICT (stream_id) DO UPDATE SET metadata = EXCLUDED.metadata`,
+      [streamId, JSON.stringify(metadata)],
+    );
+  }
+
+  async getStreamMetadata(streamId: string): Promise<StreamMetadata | null> {
+    const { rows } = await this.pool.query<{ metadata: Record<string, unknown>; deleted_at: Date | null }>(
+      'SELECT metadata, deleted_at FROM eventstore.streams WHERE stream_id = $1',
+      [streamId],
+    );
+    const row = rows[0];
+    return row ? { streamId, metadata: row.metadata, deleted: row.deleted_at !== null } : null;
+  }
+
+  /**
+   * Soft delete: the stream's events stay in the global log (history is immutable) but the stream
+   * reads as deleted and takes no more appends; its snapshot goes.
+   */
+  async deleteStream(streamId: string): Promise<void> {
+    validateStreamId(streamId);
+    if (!(await this.streamExists(streamId))) {
+      throw new AppError('stream_not_found', `stream ${streamId} does not exist`, { extra: { streamId } });
+    }
+    await this.pool.query(
+      `WITH s AS (
+         INSERT INTO eventstore.streams (stream_id, deleted_at) VALUES ($1, now())
+         ON CONFLICT (stream_id) DO UPDATE SET deleted_at = coalesce(eventstore.streams.deleted_at, now())
+       )
+       DELETE FROM eventstore.snapshots WHERE stream_id = $1`,
+      [streamId],
+    );
+  }
+
+  // ── personal data ────────────────────────────────────────────────────────
+
+  /**
+   * Erases one person's personal data: their key is destroyed, so every field written under it
+   * reads as null from now on, in every process (they are told by NOTIFY); snapshots of the streams
+   * that held it are dropped, since they may contain it in clear. New personal data for the subject
+   * is refused.
+   */
+  async eraseSubject(subjectId: string): Promise<{ events: number }> {
+    if (typeof subjectId !== 'string' || subjectId.length === 0) {
+      throw new AppError('validation_failed', 'subjectId must be a non-empty string');
+    }
+    const client = await this.pool.connect();
+    try {
+      await client.query('BEGIN');
+      await client.query(
+        'INSERT INTO eventstore.erased_subjects (subject_id) VALUES ($1) ON CONFLICT DO NOTHING',
+        [subjectId],
+      );
+      await client.query('DELETE FROM eventstore.subject_keys WHERE subject_id = $1', [subjectId]);
+      const { rows } = await client.query<{ n: string }>(
+        `WITH streams AS (
+           SELECT DISTINCT stream_id FROM eventstore.events
+           WHERE metadata ? 'personalData' AND metadata #>> '{personalData,subjectId}' = $1
+         ), gone AS (DELETE FROM eventstore.snapshots WHERE stream_id IN (SELECT stream_id FROM streams))
+         SELECT count(*) AS n FROM eventstore.events
+         WHERE metadata ? 'personalData' AND metadata #>> '{personalData,subjectId}' = $1`,
+        [subjectId],
+      );
+      await client.query('SELECT pg_notify($1, $2)', [ERASURES_CHANNEL, subjectId]);
+      await client.query('COMMIT');
+      this.#vault.forget(subjectId);
+      return { events: Number(rows[0]?.n ?? 0) };
+    } catch (err) {
+      await client.query('ROLLBACK').catch(() => undefined);
+      throw err;
+    } finally {
+      client.release();
+    }
+  }
+
+  async close(): Promise<void> {
+    if (this.#sweeper) clearInterval(this.#sweeper);
+    await this.#started?.catch(() => undefined);
+    await this.notifier.close();
+    if (this.#ownsPool) await this.pool.end();
+  }
+
+  async #toEvents(rows: readonly EventRow[]): Promise<RecordedEvent[]> {
+    const subjects = new Set<string>();
+    for (const r of rows) {
+      const pd = r.metadata.personalData as PersonalData | undefined;
+      if (pd?.subjectId) subjects.add(pd.subjectId);
+    }
+    const keys = subjects.size > 0 ? await this.#vault.keysForReading(subjects) : null;
+    return rows.map((r) => {
+      let data = r.data;
+      let erased: boolean | undefined;
+      const pd = r.metadata.personalData as PersonalData | undefined;
+      if (pd?.subjectId && keys) {
+        const key = keys.get(pd.subjectId) ?? null;
+        data = decryptFields(data, pd.fields, key);
+        if (!key) erased = true;
+      }
+      const event: RecordedEvent = {
+        id: r.id,
+        streamId: r.stream_id,
+        type: r.type,
+        data,
+        metadata: r.metadata,
+        schemaVersion: r.schema_version,
+        version: Number(r.version),
+        position: r.position === null ? null : Number(r.position),
+        recordedAt: r.recorded_at,
+        ...(erased ? { erased } : {}),
+      };
+      return this.#upcasters.apply(event);
+    });
+  }
+}
+
+const UUID = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/i;
+
+function validateStreamId(streamId: string): void {
+  if (typeof streamId !== 'string' || streamId.length === 0 || streamId.length > MAX_STREAM_ID_LENGTH) {
+    throw new AppError('validation_failed', `stream id must be 1 to ${MAX_STREAM_ID_LENGTH} characters`, {
+      errors: [{ field: 'streamId', message: `must be 1 to ${MAX_STREAM_ID_LENGTH} characters` }],
+    });
+  }
+  // eslint-disable-next-line no-control-regex
+  if (/[\u0000-\u001f\u007f]/.test(streamId)) {
+    throw new AppError('validation_failed', 'stream id must not contain control characters', {
+      errors: [{ field: 'streamId', message: 'must not contain control characters' }],
+    });
+  }
+}
+
+function validatePersonalData(pd: PersonalData, i: number): PersonalData {
+  if (typeof pd.subjectId !== 'string' || pd.subjectId.length === 0 || !Array.isArray(pd.fields)) {
+    throw new AppError('validation_failed', `events[${i}].personalData needs a subjectId and fields`, {
+      errors: [{ field: `events[${i}].personalData`, message: 'needs a subjectId and a list of fields' }],
+    });
+  }
+  return pd;
+}
+
+function encodeExpectedVersion(expected: ExpectedVersion): number {
+  if (expected === 'any') return 0;
+  if (expected === 'no_stream') return -1;
+  if (!Number.isSafeInteger(expected) || expected < 1) {
+    throw new AppError('validation_failed', 'the version tag must be an integer of at least 1', {
+      errors: [{ field: 'version', message: 'must be an integer of at least 1 (1 for a new stream)' }],
+    });
+  }
+  return expected;
+}
+
+function clampLimit(limit: number): number {
+  if (!Number.isFinite(limit) || limit < 1) return 1;
+  return Math.min(Math.trunc(limit), MAX_READ);
+}

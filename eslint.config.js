@@ -28,14 +28,21 @@ export default tseslint.config(
         'error',
         {
           selector: "MemberExpression[object.name='process'][property.name='env']",
-          message: 'Read configuration through the validated config object (packages/platform config), not process.env.',
+          message:
+            'Read configuration through the validated config object (packages/platform config), not process.env.',
         },
       ],
     },
   },
   {
     // Configuration loading and test/bench tooling are the only places that may read process.env.
-    files: ['packages/platform/src/config.ts', 'scripts/**', 'bench/**', '**/*.test.ts', 'packages/testkit/**'],
+    files: [
+      'packages/platform/src/config.ts',
+      'scripts/**',
+      'bench/**',
+      '**/*.test.ts',
+      'packages/testkit/**',
+    ],
     rules: { 'no-restricted-syntax': 'off' },
   },
   {
@@ -44,7 +51,14 @@ export default tseslint.config(
     rules: {
       'no-restricted-imports': [
         'error',
-        { patterns: [{ group: ['node:*', 'pg', 'nats', 'fastify', 'ioredis', '@optic-mart/platform'], message: 'Domain code is pure: no I/O or framework imports.' }] },
+        {
+          patterns: [
+            {
+              group: ['node:*', 'pg', 'nats', 'fastify', 'ioredis', '@optic-mart/platform'],
+              message: 'Domain code is pure: no I/O or framework imports.',
+            },
+          ],
+        },
       ],
     },
   },

@@ -42,7 +42,13 @@ describe('append and read a stream', () => {
     const id = stream();
     const r1 = await store.append(
       id,
-      [{ type: 'PetCreated', data: { name: 'Rex' }, metadata: { commandId: 'c1', correlationId: 'k1', userId: 'u1' } }],
+      [
+        {
+          type: 'PetCreated',
+          data: { name: 'Rex' },
+          metadata: { commandId: 'c1', correlationId: 'k1', userId: 'u1' },
+        },
+      ],
       { expectedVersion: 1 },
     );
     assert.equal(r1.version, 1);
@@ -83,7 +89,10 @@ describe('append and read a stream', () => {
     const id = stream();
     await rejects(store.append(id, [ev('A')], { expectedVersion: 2 }), 'wrong_version');
     await store.append(id, [ev('A'), ev('B')], { expectedVersion: 1 });
-    const err = await rejects(store.append(id, [ev('C'), ev('D'), ev('E')], { expectedVersion: 2 }), 'wrong_version');
+    const err = await rejects(
+      store.append(id, [ev('C'), ev('D'), ev('E')], { expectedVersion: 2 }),
+      'wrong_version',
+    );
     assert.equal(err.extra?.currentVersion, 2);
     assert.equal((await store.readStream(id)).length, 2);
   });
@@ -104,8 +113,14 @@ describe('append and read a stream', () => {
     await rejects(store.append('', [ev('A')], { expectedVersion: 1 }), 'validation_failed');
     await rejects(store.append(stream(), [], { expectedVersion: 1 }), 'validation_failed');
     await rejects(store.append(stream(), [ev('A')], { expectedVersion: 0 }), 'validation_failed');
-    await rejects(store.append(stream(), [{ type: '', data: {} }], { expectedVersion: 1 }), 'validation_failed');
-    await rejects(store.append(stream(), [{ id: 'nope', type: 'A', data: {} }], { expectedVersion: 1 }), 'validation_failed');
+    await rejects(
+      store.append(stream(), [{ type: '', data: {} }], { expectedVersion: 1 }),
+      'validation_failed',
+    );
+    await rejects(
+      store.append(stream(), [{ id: 'nope', type: 'A', data: {} }], { expectedVersion: 1 }),
+      'validation_failed',
+    );
   });
 });
 
@@ -222,12 +237,19 @@ describe('the global log', () => {
     while (seen.length < total + 1 && Date.now() < deadline) await sleep(50);
     await sub.stop();
 
-    assert.ok(seenWhileHeld > 1000, `the reader kept going while a transaction was open (${seenWhileHeld} seen)`);
+    assert.ok(
+      seenWhileHeld > 1000,
+      `the reader kept going while a transaction was open (${seenWhileHeld} seen)`,
+    );
     assert.equal(seen.length, total + 1, 'every event once');
     const ids = new Set(seen.map((e) => e.id));
     assert.equal(ids.size, seen.length, 'no event twice');
-    for (let i = 0; i < seen.length; i++) assert.equal(seen[i]!.position, start + i + 1, 'contiguous positions');
-    assert.ok(seen.some((e) => e.streamId === heldStream), 'the late commit is delivered');
+    for (let i = 0; i < seen.length; i++)
+      assert.equal(seen[i]!.position, start + i + 1, 'contiguous positions');
+    assert.ok(
+      seen.some((e) => e.streamId === heldStream),
+      'the late commit is delivered',
+    );
     const lastVersion = new Map<string, number>();
     for (const e of seen) {
       assert.equal(e.version, (lastVersion.get(e.streamId) ?? 0) + 1, 'stream order inside the global order');
@@ -317,12 +339,26 @@ describe('snapshots', () => {
   it('loads the snapshot plus only the later events', async () => {
     const id = stream('counter');
     for (let v = 1; v <= 10; v++) await store.append(id, [ev('Added', { n: v })], { expectedVersion: v });
-    const evolve = (s: { total: number }, e: RecordedEvent) => ({ total: s.total + (e.data as { n: number }).n });
+    const evolve = (s: { total: number }, e: RecordedEvent) => ({
+      total: s.total + (e.data as { n: number }).n,
+    });
     const full = await store.aggregate(id, { initialState: () => ({ total: 0 }), evolve });
     assert.deepEqual(full, { state: { total: 55 }, version: 10, eventsRead: 10 });
-    await store.saveSnapshot({ streamId: id, version: 8, type: 'counter', schemaVersion: 1, state: { total: 36 } });
+    await store.saveSnapshot({
+      streamId: id,
+      version: 8,
+      type: 'counter',
+      schemaVersion: 1,
+      state: { total: 36 },
+    });
     // An older snapshot never replaces a newer one.
-    await store.saveSnapshot({ streamId: id, version: 3, type: 'counter', schemaVersion: 1, state: { total: 6 } });
+    await store.saveSnapshot({
+      streamId: id,
+      version: 3,
+      type: 'counter',
+      schemaVersion: 1,
+      state: { total: 6 },
+    });
     const fast = await store.aggregate(id, {
       initialState: () => ({ total: 0 }),
       evolve,
@@ -346,18 +382,30 @@ describe('upcasting', () => {
       migrate: false,
       sweepIntervalMs: 0,
       upcasters: [
-        { type: 'PriceSet', fromVersion: 1, upcast: (d) => ({ cents: Math.round((d as { price: number }).price * 100) }) },
+        {
+          type: 'PriceSet',
+          fromVersion: 1,
+          upcast: (d) => ({ cents: Math.round((d as { price: number }).price * 100) }),
+        },
         { type: 'PriceSet', fromVersion: 2, upcast: (d) => ({ ...(d as object), currency: 'EUR' }) },
       ],
     });
     await upcasting.start();
     try {
       const id = stream('price');
-      await upcasting.append(id, [{ type: 'PriceSet', data: { price: 12.5 }, schemaVersion: 1 }], { expectedVersion: 1 });
-      await upcasting.append(id, [{ type: 'PriceSet', data: { cents: 99 }, schemaVersion: 2 }], { expectedVersion: 2 });
-      await upcasting.append(id, [{ type: 'PriceSet', data: { cents: 5, currency: 'USD' }, schemaVersion: 3 }], {
-        expectedVersion: 3,
+      await upcasting.append(id, [{ type: 'PriceSet', data: { price: 12.5 }, schemaVersion: 1 }], {
+        expectedVersion: 1,
       });
+      await upcasting.append(id, [{ type: 'PriceSet', data: { cents: 99 }, schemaVersion: 2 }], {
+        expectedVersion: 2,
+      });
+      await upcasting.append(
+        id,
+        [{ type: 'PriceSet', data: { cents: 5, currency: 'USD' }, schemaVersion: 3 }],
+        {
+          expectedVersion: 3,
+        },
+      );
       const events = await upcasting.readStream(id);
       assert.deepEqual(
         events.map((e) => [e.schemaVersion, e.data]),
@@ -410,10 +458,23 @@ describe('erasure of personal data', () => {
       { expectedVersion: 1 },
     );
     const clear = await store.readStream(id);
-    assert.deepEqual(clear[0]!.data, { username: 'ann', email: 'ann@example.com', address: { city: 'Oslo' } });
-    const raw = await store.pool.query<{ t: string }>('SELECT data::text AS t FROM eventstore.events WHERE stream_id = $1', [id]);
+    assert.deepEqual(clear[0]!.data, {
+      username: 'ann',
+      email: 'ann@example.com',
+      address: { city: 'Oslo' },
+    });
+    const raw = await store.pool.query<{ t: string }>(
+      'SELECT data::text AS t FROM eventstore.events WHERE stream_id = $1',
+      [id],
+    );
     assert.ok(!raw.rows[0]!.t.includes('ann@example.com'), 'stored encrypted');
-    await store.saveSnapshot({ streamId: id, version: 1, type: 'user', schemaVersion: 1, state: { email: 'ann@example.com' } });
+    await store.saveSnapshot({
+      streamId: id,
+      version: 1,
+      type: 'user',
+      schemaVersion: 1,
+      state: { email: 'ann@example.com' },
+    });
 
     const erased = await store.eraseSubject(subjectId);
     assert.equal(erased.events, 1);
@@ -432,9 +493,13 @@ describe('erasure of personal data', () => {
       await other.close();
     }
     await rejects(
-      store.append(id, [{ type: 'EmailChanged', data: { email: 'x@y.z' }, personalData: { subjectId, fields: ['email'] } }], {
-        expectedVersion: 2,
-      }),
+      store.append(
+        id,
+        [{ type: 'EmailChanged', data: { email: 'x@y.z' }, personalData: { subjectId, fields: ['email'] } }],
+        {
+          expectedVersion: 2,
+        },
+      ),
       'subject_erased',
     );
   });

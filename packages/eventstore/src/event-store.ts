@@ -77,11 +77,18 @@ export class EventStore {
   #started: Promise<void> | null = null;
 
   constructor(options: EventStoreOptions) {
-    if (!options.pool && !options.connectionString) throw new Error('EventStore needs a pool or a connectionString');
+    if (!options.pool && !options.connectionString)
+      throw new Error('EventStore needs a pool or a connectionString');
     this.#ownsPool = !options.pool;
     this.pool =
       options.pool ??
-      new pg.Pool({ connectionString: options.connectionString, max: options.poolSize ?? 20 });
+      new pg.Pool({
+        connectionString: options.connectionString,
+        max: options.poolSize ?? 20,
+        // The store's queries are short; JIT compiling one (on a poor row estimate) costs far more
+        // than running it, and while the sequencer lock is held it stalls every appender.
+        options: '-c jit=off',
+      });
     this.pool.on('error', (err) => this.#logger?.warn({ err }, 'idle event store connection failed'));
     this.#logger = options.logger;
     this.#upcasters = new UpcasterRegistry(options.upcasters);
@@ -102,7 +109,9 @@ export class EventStore {
       this.notifier.lastPosition = Math.max(this.notifier.lastPosition, Number(rows[0]?.p ?? 0));
       if (this.#sweepIntervalMs > 0) {
         this.#sweeper = setInterval(() => {
-          this.stampPending().catch((err: unknown) => this.#logger?.warn({ err }, 'event store sweep failed'));
+          this.stampPending().catch((err: unknown) =>
+            this.#logger?.warn({ err }, 'event store sweep failed'),
+          );
         }, this.#sweepIntervalMs);
         this.#sweeper.unref();
       }
@@ -135,7 +144,9 @@ export class EventStore {
     for (const [i, event] of events.entries()) {
       if (typeof event.type !== 'string' || event.type.length === 0 || event.type.length > 200) {
         throw new AppError('validation_failed', `events[${i}].type must be a non-empty string`, {
-          errors: [{ field: `events[${i}].type`, message: 'must be a non-empty string of at most 200 characters' }],
+          errors: [
+            { field: `events[${i}].type`, message: 'must be a non-empty string of at most 200 characters' },
+          ],
         });
       }
       if (event.data === undefined) {
@@ -156,7 +167,10 @@ export class EventStore {
         const pd = validatePersonalData(event.personalData, i);
         const key = await this.#vault.keyForWriting(pd.subjectId);
         data.push(encryptFields(event.data, pd.fields, key));
-        metadata.push({ ...event.metadata, personalData: { subjectId: pd.subjectId, fields: [...pd.fields] } });
+        metadata.push({
+          ...event.metadata,
+          personalData: { subjectId: pd.subjectId, fields: [...pd.fields] },
+        });
       } else {
         data.push(event.data);
         metadata.push(event.metadata ?? {});
@@ -170,7 +184,7 @@ export class EventStore {
     let row: { status: string; version: string | null; position: string | null; seqs: string[] | null };
     try {
       const r = await this.pool.query<typeof row>(
-        'SELECT status, version, "position", seqs FROM eventstore.append($1, $2, $3, $4, $5, $6, $7)',
+        'SELECT status, version, "position", seqs FROM eventstore.append($1, $2, $3, $4, $5, $6, $7, true)',
         [streamId, expected, ids, types, JSON.stringify(data), JSON.stringify(metadata), schemaVersions],
       );
       row = r.rows[0]!;
@@ -186,7 +200,9 @@ export class EventStore {
     switch (row.status) {
       case 'ok': {
         const position =
-          row.position !== null ? Number(row.position) : await this.#awaitPosition(row.seqs ?? [], stampsBefore);
+          row.position !== null
+            ? Number(row.position)
+            : await this.#awaitPosition(row.seqs ?? [], stampsBefore);
         return { streamId, version: Number(row.version), position, duplicate: false };
       }
       case 'duplicate':
@@ -202,7 +218,9 @@ export class EventStore {
       case 'stream_deleted':
         throw new AppError('stream_deleted', `stream ${streamId} was deleted`, { extra: { streamId } });
       case 'event_id_conflict':
-        throw new AppError('event_id_conflict', 'some of these event ids are already stored', { extra: { streamId } });
+        throw new AppError('event_id_conflict', 'some of these event ids are already stored', {
+          extra: { streamId },
+        });
       default:
         throw new Error(`unexpected append status ${row.status}`);
     }
@@ -216,13 +234,14 @@ export class EventStore {
   async #awaitPosition(seqs: readonly string[], stampsBefore: number): Promise<number> {
     const maxSeq = seqs.reduce((m, s) => (BigInt(s) > BigInt(m) ? s : m), seqs[0] ?? '0');
     let seen = stampsBefore;
-    for (;;) {
-      await this.notifier.waitForStamp(seen, POSITION_FALLBACK_MS);
+    for (let attempt = 0; ; attempt++) {
+      // The first look is immediate: the stamper of the moment has often finished by now.
+      if (attempt > 0) await this.notifier.waitForStamp(seen, POSITION_FALLBACK_MS);
       seen = this.notifier.stamps;
-      const { rows } = await this.pool.query<{ p: string | null }>('SELECT eventstore.try_position($1, $2) AS p', [
-        maxSeq,
-        seqs,
-      ]);
+      const { rows } = await this.pool.query<{ p: string | null }>(
+        'SELECT eventstore.try_position($1, $2) AS p',
+        [maxSeq, seqs],
+      );
       if (rows[0]?.p != null) return Number(rows[0].p);
     }
   }
@@ -245,7 +264,8 @@ export class EventStore {
       [streamId, from, limit],
     );
     const meta = await this.getStreamMetadata(streamId);
-    if (meta?.deleted) throw new AppError('stream_deleted', `stream ${streamId} was deleted`, { extra: { streamId } });
+    if (meta?.deleted)
+      throw new AppError('stream_deleted', `stream ${streamId} was deleted`, { extra: { streamId } });
     if (rows.length === 0 && !(await this.streamExists(streamId))) {
       throw new AppError('stream_not_found', `stream ${streamId} does not exist`, { extra: { streamId } });
     }
@@ -262,7 +282,9 @@ export class EventStore {
   }
 
   async streamExists(streamId: string): Promise<boolean> {
-    const { rows } = await this.pool.query('SELECT 1 FROM eventstore.events WHERE stream_id = $1 LIMIT 1', [streamId]);
+    const { rows } = await this.pool.query('SELECT 1 FROM eventstore.events WHERE stream_id = $1 LIMIT 1', [
+      streamId,
+    ]);
     return rows.length > 0;
   }
 
@@ -274,7 +296,8 @@ export class EventStore {
   async readAll(options: ReadAllOptions = {}): Promise<ReadAllResult> {
     const after = Math.max(0, Math.trunc(options.after ?? 0));
     const limit = clampLimit(options.limit ?? 1000);
-    const filtered = options.category !== undefined || (options.types !== undefined && options.types.length > 0);
+    const filtered =
+      options.category !== undefined || (options.types !== undefined && options.types.length > 0);
     // A filtered read scans a window of positions and returns what matches in it.
     const window = filtered ? Math.min(limit * 10, 100_000) : limit;
     const conditions: string[] = [];
@@ -324,7 +347,9 @@ export class EventStore {
 
   /** Stamps whatever committed events still lack a position (a writer died between its commit and its stamp). */
   async stampPending(): Promise<number> {
-    const { rows } = await this.pool.query<{ pending: boolean }>('SELECT eventstore.has_unstamped() AS pending');
+    const { rows } = await this.pool.query<{ pending: boolean }>(
+      'SELECT eventstore.has_unstamped() AS pending',
+    );
     if (!rows[0]?.pending) return this.headPosition();
     const r = await this.pool.query<{ p: string }>('SELECT eventstore.stamp() AS p');
     return Number(r.rows[0]?.p ?? 0);
@@ -341,18 +366,34 @@ export class EventStore {
        ON CONFLICT (stream_id) DO UPDATE SET version = EXCLUDED.version, type = EXCLUDED.type,
          schema_version = EXCLUDED.schema_version, state = EXCLUDED.state, recorded_at = now()
        WHERE eventstore.snapshots.version < EXCLUDED.version`,
-      [snapshot.streamId, snapshot.version, snapshot.type, snapshot.schemaVersion, JSON.stringify(snapshot.state)],
+      [
+        snapshot.streamId,
+        snapshot.version,
+        snapshot.type,
+        snapshot.schemaVersion,
+        JSON.stringify(snapshot.state),
+      ],
     );
   }
 
   async loadSnapshot<State>(streamId: string): Promise<Snapshot<State> | null> {
-    const { rows } = await this.pool.query<{ version: string; type: string; schema_version: number; state: State }>(
-      'SELECT version, type, schema_version, state FROM eventstore.snapshots WHERE stream_id = $1',
-      [streamId],
-    );
+    const { rows } = await this.pool.query<{
+      version: string;
+      type: string;
+      schema_version: number;
+      state: State;
+    }>('SELECT version, type, schema_version, state FROM eventstore.snapshots WHERE stream_id = $1', [
+      streamId,
+    ]);
     const row = rows[0];
     return row
-      ? { streamId, version: Number(row.version), type: row.type, schemaVersion: row.schema_version, state: row.state }
+      ? {
+          streamId,
+          version: Number(row.version),
+          type: row.type,
+          schemaVersion: row.schema_version,
+          state: row.state,
+        }
       : null;
   }
 
@@ -372,7 +413,11 @@ export class EventStore {
     let version = 0;
     if (options.snapshot) {
       const snap = await this.loadSnapshot<State>(streamId);
-      if (snap && snap.type === options.snapshot.type && snap.schemaVersion === options.snapshot.schemaVersion) {
+      if (
+        snap &&
+        snap.type === options.snapshot.type &&
+        snap.schemaVersion === options.snapshot.schemaVersion
+      ) {
         state = snap.state;
         version = snap.version;
       }

@@ -69,7 +69,10 @@ export class Notifier extends EventEmitter<{ position: [number]; erased: [string
       if (this.#closed) return;
       this.#connect().then(
         () => {
-          this.#logger?.info({ target: this.#connectionString ? 'database' : 'default' }, 'event store notifications reconnected');
+          this.#logger?.info(
+            { target: this.#connectionString ? 'database' : 'default' },
+            'event store notifications reconnected',
+          );
           this.emit('reconnected');
         },
         (err: unknown) => {

@@ -28,7 +28,11 @@ export class UpcasterRegistry {
     for (;;) {
       const step = this.#byKey.get(`${current.type}@${current.schemaVersion}`);
       if (!step) return current;
-      current = { ...current, data: step.upcast(current.data, current), schemaVersion: current.schemaVersion + 1 };
+      current = {
+        ...current,
+        data: step.upcast(current.data, current),
+        schemaVersion: current.schemaVersion + 1,
+      };
     }
   }
 }

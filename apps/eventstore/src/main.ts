@@ -1,0 +1,29 @@
+// The eventstore role: the event store's REST API (seed 000) on EVENTSTORE_PORT (8081).
+import { pathToFileURL } from 'node:url';
+import { createLogger, createMetricsRegistry, createShutdown, type Env } from '@optic-mart/platform';
+import { buildEventStoreApp } from './app.js';
+import { loadEventStoreConfig } from './config.js';
+
+/** Starts the role; the supervisor calls this directly in single-process mode. */
+export async function start(env?: Env): Promise<{ url: string; stop(): Promise<void> }> {
+  const config = loadEventStoreConfig(env);
+  const logger = createLogger({ name: 'eventstore', level: config.LOG_LEVEL });
+  const metrics = createMetricsRegistry({ service: 'eventstore' });
+  const { app, store } = await buildEventStoreApp({ config, logger, metrics });
+  const address = await app.listen({ host: config.EVENTSTORE_HOST, port: config.EVENTSTORE_PORT });
+  logger.info({ url: address }, 'event store listening');
+  return {
+    url: address,
+    async stop() {
+      await app.close();
+      await store.close();
+      logger.info('event store stopped');
+    },
+  };
+}
+
+if (import.meta.url === pathToFileURL(process.argv[1] ?? '').href) {
+  const role = await start();
+  const shutdown = createShutdown({ logger: createLogger({ name: 'eventstore' }) });
+  shutdown.onShutdown('eventstore', () => role.stop());
+}

@@ -1,0 +1,52 @@
+/**
+ * The roles `npm start` runs. Adding a role is one line here plus its `apps/<name>/src/main.ts`
+ * (see README.md for what that module must export).
+ */
+
+export interface Role {
+  /** Its entry point is `apps/<name>/src/main.ts`. */
+  readonly name: string;
+  /** Replicas when OPTIC_REPLICAS does not mention it; 0 leaves it off by default. */
+  readonly defaultReplicas: number;
+  /** The variable the role reads its HTTP port from, and that port's default. */
+  readonly port?: { readonly env: string; readonly default: number };
+  /** Serves the bounded contexts named on its command line (`--context catalog,inventory`). */
+  readonly takesContexts?: boolean;
+}
+
+export const roles: readonly Role[] = [
+  { name: 'eventstore', defaultReplicas: 1, port: { env: 'EVENTSTORE_PORT', default: 8081 } },
+  // Next: gateway, worker (takesContexts), projector, stream, saga, agent, payment-provider.
+];
+
+export function findRole(name: string): Role | undefined {
+  return roles.find((role) => role.name === name);
+}
+
+/** A role, with the contexts its processes serve (workers), run as some number of replicas. */
+export interface Unit {
+  readonly role: Role;
+  readonly contexts: readonly string[];
+  readonly replicas: number;
+}
+
+/** How a unit is written in OPTIC_REPLICAS and in output: `eventstore`, `worker:catalog+inventory`. */
+export function unitKey(role: string, contexts: readonly string[]): string {
+  return contexts.length === 0 ? role : `${role}:${contexts.join('+')}`;
+}
+
+export type ReplicaCounts = ReadonlyMap<
+  string,
+  { role: string; contexts: readonly string[]; replicas: number }
+>;
+
+/** The table's defaults, overridden (or extended, for worker context groups) by OPTIC_REPLICAS. */
+export function plannedUnits(overrides: ReplicaCounts): Unit[] {
+  const units = new Map<string, Unit>();
+  for (const role of roles) units.set(role.name, { role, contexts: [], replicas: role.defaultReplicas });
+  for (const [key, { role, contexts, replicas }] of overrides) {
+    const found = findRole(role);
+    if (found !== undefined) units.set(key, { role: found, contexts, replicas });
+  }
+  return [...units.values()].filter((unit) => unit.replicas > 0);
+}

@@ -42,8 +42,11 @@ export const MAX_EVENTS_PER_APPEND = 10_000;
 /** Stream ids are opaque strings up to this length; the category is the part before the first '-'. */
 export const MAX_STREAM_ID_LENGTH = 200;
 const MAX_READ = 10_000;
-/** How long an appender waits for a stamp notification before it asks the database itself. */
-const POSITION_FALLBACK_MS = 20;
+/**
+ * Locate calls in flight per process. Two keep the sequencer busy: while one commits its stamp,
+ * the next already waits for the lock with the appenders that arrived meanwhile.
+ */
+const MAX_LOCATES = 2;
 
 interface EventRow {
   position: string | null;
@@ -74,6 +77,13 @@ export class EventStore {
   readonly #migrate: boolean;
   readonly #sweepIntervalMs: number;
   #sweeper: NodeJS.Timeout | null = null;
+  readonly #waiting = new Map<
+    string,
+    { resolve: (position: number) => void; reject: (err: unknown) => void }[]
+  >();
+  #locating = 0;
+  /** Appends of this process under way (to choose between stamping in-transaction and sharing a locate). */
+  #appending = 0;
   #started: Promise<void> | null = null;
 
   constructor(options: EventStoreOptions) {
@@ -180,14 +190,31 @@ export class EventStore {
       throw new AppError('validation_failed', 'event ids within one append must differ');
     }
 
-    const stampsBefore = this.notifier.stamps;
     let row: { status: string; version: string | null; position: string | null; seqs: string[] | null };
     try {
-      const r = await this.pool.query<typeof row>(
-        'SELECT status, version, "position", seqs FROM eventstore.append($1, $2, $3, $4, $5, $6, $7, true)',
-        [streamId, expected, ids, types, JSON.stringify(data), JSON.stringify(metadata), schemaVersions],
-      );
-      row = r.rows[0]!;
+      // Stamping inside the append's own transaction saves a round trip when nobody else is
+      // appending; when others are (in this process), one shared locate call serves them all.
+      const alone = this.#appending === 0;
+      this.#appending++;
+      try {
+        const r = await this.pool.query<typeof row>({
+          name: 'eventstore-append',
+          text: 'SELECT status, version, "position", seqs FROM eventstore.append($1, $2, $3, $4, $5, $6, $7, $8)',
+          values: [
+            streamId,
+            expected,
+            ids,
+            types,
+            JSON.stringify(data),
+            JSON.stringify(metadata),
+            schemaVersions,
+            alone,
+          ],
+        });
+        row = r.rows[0]!;
+      } finally {
+        this.#appending--;
+      }
     } catch (err) {
       if ((err as { code?: string }).code !== 'OM409') throw err;
       // Another append won the race for this version (or the ids exist): nothing was written.
@@ -199,10 +226,7 @@ export class EventStore {
     }
     switch (row.status) {
       case 'ok': {
-        const position =
-          row.position !== null
-            ? Number(row.position)
-            : await this.#awaitPosition(row.seqs ?? [], stampsBefore);
+        const position = row.position !== null ? Number(row.position) : await this.#locate(row.seqs ?? []);
         return { streamId, version: Number(row.version), position, duplicate: false };
       }
       case 'duplicate':
@@ -227,22 +251,50 @@ export class EventStore {
   }
 
   /**
-   * Appended while another transaction held the sequencer lock: that stamper, or the next, gives the
-   * events their positions and notifies; ask the database after each notification (or a short
-   * fallback delay, in case one was missed) and stamp ourselves whenever the lock is free.
+   * Appended while another transaction held the sequencer lock: the events are committed and get
+   * their position at the next stamp. All of this process's waiting appenders share one
+   * `eventstore.locate` call (it waits for the lock, stamps, and returns every position), and the
+   * appenders that arrive meanwhile share the next one.
    */
-  async #awaitPosition(seqs: readonly string[], stampsBefore: number): Promise<number> {
+  #locate(seqs: readonly string[]): Promise<number> {
     const maxSeq = seqs.reduce((m, s) => (BigInt(s) > BigInt(m) ? s : m), seqs[0] ?? '0');
-    let seen = stampsBefore;
-    for (let attempt = 0; ; attempt++) {
-      // The first look is immediate: the stamper of the moment has often finished by now.
-      if (attempt > 0) await this.notifier.waitForStamp(seen, POSITION_FALLBACK_MS);
-      seen = this.notifier.stamps;
-      const { rows } = await this.pool.query<{ p: string | null }>(
-        'SELECT eventstore.try_position($1, $2) AS p',
-        [maxSeq, seqs],
-      );
-      if (rows[0]?.p != null) return Number(rows[0].p);
+    return new Promise((resolve, reject) => {
+      const waiters = this.#waiting.get(maxSeq) ?? [];
+      waiters.push({ resolve, reject });
+      this.#waiting.set(maxSeq, waiters);
+      if (this.#locating < MAX_LOCATES) void this.#locateWaiting();
+    });
+  }
+
+  async #locateWaiting(): Promise<void> {
+    this.#locating++;
+    try {
+      while (this.#waiting.size > 0) {
+        const batch = new Map(this.#waiting);
+        this.#waiting.clear();
+        try {
+          const { rows } = await this.pool.query<{ seq: string; position: string | null }>({
+            name: 'eventstore-locate',
+            text: 'SELECT seq, "position" FROM eventstore.locate($1)',
+            values: [[...batch.keys()]],
+          });
+          for (const row of rows) {
+            const waiters = batch.get(row.seq);
+            if (!waiters) continue;
+            batch.delete(row.seq);
+            // Committed events are always visible to the stamp, so every seq has its position now.
+            if (row.position === null)
+              for (const w of waiters) w.reject(new Error(`seq ${row.seq} was not stamped`));
+            else for (const w of waiters) w.resolve(Number(row.position));
+          }
+          for (const [seq, waiters] of batch)
+            this.#waiting.set(seq, [...(this.#waiting.get(seq) ?? []), ...waiters]);
+        } catch (err) {
+          for (const waiters of batch.values()) for (const w of waiters) w.reject(err);
+        }
+      }
+    } finally {
+      this.#locating--;
     }
   }
 

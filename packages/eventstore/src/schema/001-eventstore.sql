@@ -248,21 +248,18 @@ BEGIN
   END LOOP;
 END $$;
 
--- For an appender whose events were committed without a position: the position of the last of
--- p_seqs if they are stamped, or after stamping them if the sequencer lock is free; NULL when the
--- lock is busy (its holder, or the next one, will stamp them: wait for eventstore_positions).
-CREATE OR REPLACE FUNCTION eventstore.try_position(p_max_seq bigint, p_seqs bigint[]) RETURNS bigint
+-- For appenders whose events were committed without a position: wait for the sequencer lock,
+-- stamp everything visible (their events included: they are committed) and return the position of
+-- each given seq. A process sends the seqs of all its waiting appenders in one call, so under load
+-- one stamp serves many appends and no appender waits for a notification.
+CREATE OR REPLACE FUNCTION eventstore.locate(p_seqs bigint[]) RETURNS TABLE (seq bigint, "position" bigint)
 LANGUAGE plpgsql AS $$
-DECLARE
-  v_position bigint := eventstore.position_when_stamped(p_max_seq, p_seqs);
 BEGIN
-  IF v_position IS NOT NULL THEN
-    RETURN v_position;
-  END IF;
-  IF pg_try_advisory_xact_lock(7245301, 1) THEN
-    RETURN eventstore.stamp_until(p_max_seq, p_seqs);
-  END IF;
-  RETURN NULL;
+  PERFORM pg_advisory_xact_lock(7245301, 1);
+  LOOP
+    EXIT WHEN eventstore.stamp_locked(100000) < 100000;
+  END LOOP;
+  RETURN QUERY SELECT s, eventstore.position_of(s) FROM unnest(p_seqs) AS s;
 END $$;
 
 -- Append events to one stream, atomically (p_data and p_metadata are JSON arrays, one element per
@@ -270,7 +267,7 @@ END $$;
 -- 000's version tag), 0 for any version, -1 for "the stream must not exist".
 -- Returns status 'ok' with the last event's version, its position when the sequencer lock was free
 -- (stamped in this same transaction, so the append costs one commit), else NULL with the seqs to
--- pass to eventstore.try_position; or 'wrong_version' with the current version, 'stream_deleted',
+-- pass to eventstore.locate; or 'wrong_version' with the current version, 'stream_deleted',
 -- 'duplicate' (every event id is stored already: the first result) or 'event_id_conflict'.
 -- When another append wins the race for the same version, it raises SQLSTATE OM409 so that nothing
 -- of this one is written: call eventstore.append_outcome to learn why.

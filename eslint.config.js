@@ -46,8 +46,9 @@ export default tseslint.config(
     rules: { 'no-restricted-syntax': 'off' },
   },
   {
-    // Domain code is pure: no I/O, no framework imports.
+    // Domain code is pure: no I/O, no framework imports. (Its tests use node:test and node:assert.)
     files: ['contexts/*/src/domain/**/*.ts'],
+    ignores: ['contexts/*/src/domain/**/*.test.ts'],
     rules: {
       'no-restricted-imports': [
         'error',

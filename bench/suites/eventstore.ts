@@ -281,19 +281,21 @@ async function describeTables(ctx: SuiteContext): Promise<void> {
     plain: string;
     plain_n: string;
     runs: string;
+    gaps: string;
   }>(
     ctx.databaseUrl,
     `SELECT pg_size_pretty(pg_total_relation_size('eventstore.events') + pg_total_relation_size('eventstore.runs')) AS ours,
             (SELECT count(*) FROM eventstore.events) AS ours_n,
             pg_size_pretty(pg_total_relation_size('plain.events')) AS plain,
             (SELECT count(*) FROM plain.events) AS plain_n,
-            (SELECT count(*) FROM eventstore.runs) AS runs`,
+            (SELECT count(*) FROM eventstore.runs) AS runs,
+            (SELECT count(*) FROM eventstore.gaps) AS gaps`,
   );
   const r = rows[0]!;
   ctx.note(
     `at the end: optic-mart ${fmt.count(Number(r.ours_n))} events in ${r.ours} (events and runs), ` +
       `plain SQL ${fmt.count(Number(r.plain_n))} events in ${r.plain}; the sequencer stamped them in ` +
-      `${fmt.count(Number(r.runs))} runs.`,
+      `${fmt.count(Number(r.runs))} runs, with ${fmt.count(Number(r.gaps))} gaps open.`,
   );
 }
 

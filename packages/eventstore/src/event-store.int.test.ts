@@ -186,6 +186,28 @@ describe('idempotent event ids', () => {
     await rejects(store.append(id, [a, ev('B')], { expectedVersion: 1 }), 'event_id_conflict');
     assert.equal((await store.readStream(id)).length, 1);
   });
+
+  it('finds a stored event by its id (findEvent), with its stream, version and position', async () => {
+    const id = stream();
+    const eventId = randomUUID();
+    await store.append(id, [ev('A')], { expectedVersion: 1 });
+    const r = await store.append(
+      id,
+      [{ id: eventId.toUpperCase(), type: 'B', data: { n: 2 }, metadata: { commandId: 'c1' } }],
+      { expectedVersion: 2 },
+    );
+    const found = await store.findEvent(eventId);
+    assert.ok(found);
+    assert.equal(found.id, eventId);
+    assert.equal(found.streamId, id);
+    assert.equal(found.type, 'B');
+    assert.deepEqual(found.data, { n: 2 });
+    assert.equal(found.metadata.commandId, 'c1');
+    assert.equal(found.version, 2);
+    assert.equal(found.position, r.position);
+    assert.equal(await store.findEvent(randomUUID()), null);
+    await rejects(store.findEvent('not-a-uuid'), 'validation_failed');
+  });
 });
 
 describe('the global log', () => {

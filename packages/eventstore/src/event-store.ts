@@ -341,6 +341,29 @@ export class EventStore {
   }
 
   /**
+   * The stored event with this id, or null. A command handler that derives event ids from the
+   * command id asks this to learn whether the command was applied already, with no table of its own.
+   */
+  async findEvent(id: string): Promise<RecordedEvent | null> {
+    if (typeof id !== 'string' || !UUID.test(id)) {
+      throw new AppError('validation_failed', 'an event id must be a UUID', {
+        errors: [{ field: 'id', message: 'must be a UUID' }],
+      });
+    }
+    const { rows } = await this.pool.query<EventRow>(
+      `SELECT CASE WHEN r.seq_end >= e.seq THEN r.position_end - (r.seq_end - e.seq) END AS position, ${EVENT_COLUMNS}
+       FROM eventstore.events e
+       LEFT JOIN LATERAL (
+         SELECT position_end, seq_end FROM eventstore.runs WHERE seq_start <= e.seq ORDER BY seq_start DESC LIMIT 1
+       ) r ON true
+       WHERE e.id = $1`,
+      [id.toLowerCase()],
+    );
+    const [event] = await this.#toEvents(rows);
+    return event ?? null;
+  }
+
+  /**
    * Reads the global log after a position, in position order: every committed event exactly once,
    * never skipping one that committed late. With a category or types, the checkpoint also moves
    * past events that did not match.

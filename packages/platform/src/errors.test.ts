@@ -39,7 +39,13 @@ describe('error table', () => {
 
   it('marks only transient failures retryable', () => {
     const retryable = (Object.keys(errorCodes) as ErrorCode[]).filter((c) => errorCodes[c].retryable).sort();
-    assert.deepEqual(retryable, ['service_unavailable', 'timeout', 'too_many_requests']);
+    assert.deepEqual(retryable, [
+      'concurrency_conflict',
+      'idempotency_key_in_progress',
+      'service_unavailable',
+      'timeout',
+      'too_many_requests',
+    ]);
   });
 
   it('maps bare statuses to generic codes', () => {

@@ -27,6 +27,17 @@ const errorTable = {
   event_id_conflict: { status: 409, title: 'Event id already used with different content', retryable: false },
   stream_deleted: { status: 410, title: 'Stream deleted', retryable: false },
   subject_erased: { status: 410, title: 'Personal data erased', retryable: false },
+  // Idempotency-Key: the same key with a different request, or while the first is still running.
+  idempotency_key_reused: {
+    status: 422,
+    title: 'Idempotency key used for another request',
+    retryable: false,
+  },
+  idempotency_key_in_progress: {
+    status: 409,
+    title: 'A request with this idempotency key is in progress',
+    retryable: true,
+  },
   payload_too_large: { status: 413, title: 'Payload too large', retryable: false },
   unsupported_media_type: { status: 415, title: 'Unsupported media type', retryable: false },
   // Retryable after the delay the server asks for (Retry-After).
@@ -34,6 +45,17 @@ const errorTable = {
   internal: { status: 500, title: 'Internal error', retryable: false },
   service_unavailable: { status: 503, title: 'Service unavailable', retryable: true },
   timeout: { status: 504, title: 'Timed out', retryable: true },
+  // Command handling (packages/runtime). If-Match: the aggregate is not at the version the client named.
+  version_mismatch: { status: 412, title: 'The resource is not at the expected version', retryable: false },
+  // Concurrent writers kept taking the aggregate's next version for every retry: a later try can win.
+  concurrency_conflict: { status: 409, title: 'Too many concurrent changes; try again', retryable: true },
+  invalid_status_transition: { status: 409, title: 'This status change is not allowed', retryable: false },
+  // Catalog: pets (seed 002).
+  pet_not_found: { status: 404, title: 'Pet not found', retryable: false },
+  pet_already_exists: { status: 409, title: 'A pet with this id exists', retryable: false },
+  pet_not_available: { status: 409, title: 'The pet is not available', retryable: false },
+  pet_reserved: { status: 409, title: 'The pet is reserved by an order', retryable: false },
+  reservation_mismatch: { status: 409, title: 'The pet is not reserved by this order', retryable: false },
 } as const satisfies Record<string, ErrorSpec>;
 
 /** A stable error code: the key clients and other processes switch on. */

@@ -70,6 +70,9 @@ function pathOf(request: FastifyRequest): string {
 }
 
 function sendProblem(reply: FastifyReply, error: AppError, instance: string): FastifyReply {
+  // A 503 or 429 that knows when to come back says so the standard way too.
+  const retryAfter = error.extra?.retryAfter;
+  if (typeof retryAfter === 'number') reply.header('Retry-After', String(Math.ceil(retryAfter)));
   // Serialized here, not by Fastify: a route's response schema for that status would
   // otherwise strip the problem members it does not list.
   return reply

@@ -101,8 +101,10 @@ CREATE TABLE IF NOT EXISTS eventstore.erased_subjects (
 -- lock. Returns the number of events stamped.
 CREATE OR REPLACE FUNCTION eventstore.stamp_locked(p_limit int) RETURNS int
 LANGUAGE plpgsql
--- Runs while the sequencer lock is held: a JIT compile here (on a poor estimate) stalls everyone.
+-- Runs while the sequencer lock is held: a JIT compile here (on a poor estimate) stalls everyone,
+-- and so would a generic plan, which takes `seq > $1` for a third of the table and scans it all.
 SET jit = off
+SET plan_cache_mode = force_custom_plan
 AS $$
 DECLARE
   v_fresh boolean;

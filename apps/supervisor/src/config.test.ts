@@ -20,19 +20,26 @@ test('defaults: embedded PostgreSQL under ./data, one replica of each default ro
   assert.match(config.dataDir, /\/data$/);
   assert.equal(config.embeddedPostgresPort, 5433);
   assert.equal(config.singleProcess, false);
-  assert.deepEqual(config.rolePorts, { EVENTSTORE_PORT: 8081 });
+  assert.deepEqual(config.rolePorts, { EVENTSTORE_PORT: 8081, GATEWAY_PORT: 8080 });
   const planned = await planProcesses(config);
   assert.deepEqual(
     planned.map((p) => [p.name, p.port?.value]),
-    [['eventstore', 8081]],
+    [
+      ['eventstore', 8081],
+      ['gateway', 8080],
+      ['worker', undefined],
+    ],
   );
 });
 
 test('OPTIC_REPLICAS sets replica counts, zero included; extra replicas get ports of their own', async () => {
-  const none = loadSupervisorConfig({ OPTIC_REPLICAS: 'eventstore=0' });
+  const none = loadSupervisorConfig({ OPTIC_REPLICAS: 'eventstore=0,gateway=0,worker=0' });
   assert.deepEqual(await planProcesses(none), []);
 
-  const three = loadSupervisorConfig({ OPTIC_REPLICAS: ' eventstore = 3 ', EVENTSTORE_PORT: '18081' });
+  const three = loadSupervisorConfig({
+    OPTIC_REPLICAS: ' eventstore = 3 ,gateway=0,worker=0',
+    EVENTSTORE_PORT: '18081',
+  });
   const planned = await planProcesses(three);
   assert.deepEqual(
     planned.map((p) => p.name),
@@ -56,7 +63,7 @@ test('a bad OPTIC_REPLICAS entry is named, with every other bad variable', () =>
   });
   const replicas = issues.filter((i) => i.variable === 'OPTIC_REPLICAS').map((i) => i.message);
   assert.equal(replicas.length, 3);
-  assert.match(replicas[0]!, /"nosuchrole=2": unknown role; roles are eventstore/);
+  assert.match(replicas[0]!, /"nosuchrole=2": unknown role; roles are eventstore, gateway, worker/);
   assert.match(replicas[1]!, /"eventstore:catalog=1": eventstore does not take contexts/);
   assert.match(replicas[2]!, /"junk": expected role=count/);
   assert.ok(issues.some((i) => i.variable === 'EVENTSTORE_PORT'));

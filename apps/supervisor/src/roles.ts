@@ -16,7 +16,10 @@ export interface Role {
 
 export const roles: readonly Role[] = [
   { name: 'eventstore', defaultReplicas: 1, port: { env: 'EVENTSTORE_PORT', default: 8081 } },
-  // Next: gateway, worker (takesContexts), projector, stream, saga, agent, payment-provider.
+  { name: 'gateway', defaultReplicas: 1, port: { env: 'GATEWAY_PORT', default: 8080 } },
+  // With no --context a worker serves every context; `worker:catalog=2` adds dedicated ones.
+  { name: 'worker', defaultReplicas: 1, takesContexts: true },
+  // Next: projector, stream, saga, agent, payment-provider.
 ];
 
 export function findRole(name: string): Role | undefined {

@@ -6,3 +6,11 @@ export {
 } from './kv/postgres-key-value-store.js';
 export { WorkerRegistry, type WorkerInfo } from './worker-registry.js';
 export { CommandStatusStore, replyChannel, type CommandStatus } from './command-status.js';
+export { createNatsTransport, type NatsTransport, type NatsTransportOptions } from './nats/index.js';
+export {
+  createPostgresTransport,
+  type PostgresTransport,
+  type PostgresTransportOptions,
+} from './postgres/index.js';
+export type { MessagingHooks, DeliveryReport } from './hooks.js';
+export { connectMessaging, type ConnectMessagingOptions, type Messaging } from './connect.js';

@@ -43,8 +43,10 @@ export interface ConsumeOptions<Message> {
   readonly concurrency: number;
   /**
    * Resolves: the message is acknowledged (never before). Throws: it is redelivered after a
-   * backoff, unless the error is not retryable (`isRetryable` from @optic-mart/platform) or the
-   * attempts reach `maxDeliveries`: then it is dead-lettered.
+   * backoff, unless it is an AppError whose code is not retryable, or the attempts reach
+   * `maxDeliveries`: then it is dead-lettered. (Any other error is taken for infrastructure
+   * trouble, which a redelivery may fix.) A delivery past `maxDeliveries` (earlier ones crashed their process
+   * or lost their lease) is dead-lettered without running the handler.
    */
   readonly handler: (message: Message, delivery: Delivery) => Promise<void>;
   /** Default 5. */
@@ -76,7 +78,10 @@ export interface DeadLetters<Message> {
 export interface CommandQueue {
   /** Durably enqueues; resolves once accepted. A repeated commandId is dropped (not enqueued twice). */
   send(command: CommandEnvelope): Promise<void>;
-  /** Commands of a context waiting to be taken (for load shedding). */
+  /**
+   * Commands of a context accepted and not yet done — waiting, in flight, or waiting out a retry
+   * backoff (for load shedding).
+   */
   depth(context: string): Promise<number>;
   consume(context: string, options: ConsumeOptions<CommandEnvelope>): Promise<Consumer>;
   deadLetters(context: string): DeadLetters<CommandEnvelope>;
@@ -108,9 +113,21 @@ export interface SubscribeOptions extends ConsumeOptions<BusEvent> {
 export interface EventBus {
   /** Publishes in order; a repeated event id is dropped, so a relay may republish after a crash. */
   publish(events: readonly BusEvent[]): Promise<void>;
-  /** A durable group: it receives events published after it was first created, and resumes where it stopped. */
+  /**
+   * A durable group: it receives events published after it was first created, and resumes where it
+   * stopped. `concurrency` bounds the group's events in flight across all its members (so 1 keeps
+   * publish order across members too); give every member of a group the same value.
+   */
   subscribe(group: string, options: SubscribeOptions): Promise<Consumer>;
   deadLetters(group: string): DeadLetters<BusEvent>;
+  close(): Promise<void>;
+}
+
+/** One transport's command queue and bus, sharing its connections. */
+export interface MessagingTransport {
+  readonly commands: CommandQueue;
+  readonly events: EventBus;
+  /** Stops every consumer (their in-flight messages settle first), then closes the connections. */
   close(): Promise<void>;
 }
 

@@ -56,7 +56,9 @@ export class WorkerRegistry {
     if (hit && Date.now() - hit.at < this.#cacheMs) return hit.workers;
     const found = await this.#kv.scan(`${PREFIX}${context}/`);
     const workers = [...found.values()].map((v) => JSON.parse(v) as WorkerInfo);
-    this.#cache.set(context, { at: Date.now(), workers });
+    // Only a positive answer is cached: a worker that just came up must be seen at once.
+    if (workers.length > 0) this.#cache.set(context, { at: Date.now(), workers });
+    else this.#cache.delete(context);
     return workers;
   }
 

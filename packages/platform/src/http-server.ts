@@ -142,7 +142,11 @@ export function createHttpServer(options: HttpServerOptions): HttpServer {
 
   app.setErrorHandler((error, request, reply) => {
     const appError = appErrorFrom(error, { bodyLimit: request.routeOptions.bodyLimit ?? bodyLimit });
-    if (appError.status >= 500) request.log.error({ err: error, code: appError.code }, 'request failed');
+    // A 503 is the system saying "not now" (no worker, load shed, shutting down): no bug to report.
+    if (appError.status >= 500 && appError.code !== 'service_unavailable') {
+      request.log.error({ err: error, code: appError.code }, 'request failed');
+    } else if (appError.status >= 500)
+      request.log.warn({ code: appError.code, detail: appError.detail }, 'request refused');
     else request.log.info({ code: appError.code, detail: appError.detail }, 'request rejected');
     return sendProblem(reply, appError, pathOf(request));
   });

@@ -1,0 +1,63 @@
+import { EventStore } from '@optic-mart/eventstore';
+import type { Messaging } from '@optic-mart/messaging';
+import {
+  createHttpServer,
+  type HttpServer,
+  type Logger,
+  type MetricsRegistry,
+  type Shutdown,
+} from '@optic-mart/platform';
+import { registerCommandRoutes } from './command-routes.js';
+import type { GatewayConfig } from './config.js';
+import { CommandDispatcher } from './dispatcher.js';
+import { registerIdempotency } from './idempotency.js';
+import { registerPetRoutes } from './pet-routes.js';
+
+/** The gateway, built but not listening: tests listen on port 0. */
+export async function buildGatewayApp(options: {
+  config: GatewayConfig;
+  messaging: Messaging;
+  logger: Logger;
+  metrics: MetricsRegistry;
+  shutdown?: Shutdown;
+}): Promise<{ app: HttpServer; store: EventStore; dispatcher: CommandDispatcher }> {
+  const { config, messaging, logger, metrics } = options;
+  const store = new EventStore({
+    connectionString: config.DATABASE_URL,
+    poolSize: config.GATEWAY_POOL_SIZE,
+    logger,
+    // Workers and the event store service keep the schema; the gateway only reads.
+    sweepIntervalMs: 0,
+  });
+  await store.start();
+  const dispatcher = new CommandDispatcher({
+    commands: messaging.commands,
+    kv: messaging.kv,
+    logger,
+    replyTimeoutMs: config.GATEWAY_REPLY_TIMEOUT_MS,
+    maxQueueDepth: config.GATEWAY_MAX_QUEUE_DEPTH,
+    retryAfterSeconds: config.GATEWAY_RETRY_AFTER_SECONDS,
+  });
+  await dispatcher.start();
+  const app = createHttpServer({
+    logger,
+    metrics,
+    ...(options.shutdown ? { shutdown: options.shutdown } : {}),
+    readinessChecks: [
+      {
+        name: 'database',
+        check: async () => {
+          await store.pool.query('SELECT 1');
+        },
+      },
+    ],
+  });
+  registerIdempotency(app, messaging.kv, { ttlMs: config.GATEWAY_IDEMPOTENCY_TTL_MS });
+  registerCommandRoutes(app, dispatcher);
+  registerPetRoutes(app, dispatcher, store);
+  app.addHook('onClose', async () => {
+    await dispatcher.stop();
+    await store.close();
+  });
+  return { app, store, dispatcher };
+}

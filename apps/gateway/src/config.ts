@@ -1,0 +1,26 @@
+import { baseConfigSchema, duration, int, loadConfig, port, type Env } from '@optic-mart/platform';
+import { z } from 'zod';
+
+const schema = baseConfigSchema.extend({
+  DATABASE_URL: z.string({ error: 'required: the PostgreSQL URL of the event store' }).url(),
+  GATEWAY_HOST: z.string().default('127.0.0.1'),
+  GATEWAY_PORT: port(8080),
+  GATEWAY_POOL_SIZE: int({ default: 20, min: 1, max: 500 }),
+  /** How long a request waits for its command's reply before answering 202 with a status URL. */
+  GATEWAY_REPLY_TIMEOUT_MS: duration(2000),
+  /** Waiting commands per context above which the gateway sheds load with 503. */
+  GATEWAY_MAX_QUEUE_DEPTH: int({ default: 10_000, min: 1 }),
+  GATEWAY_RETRY_AFTER_SECONDS: int({ default: 2, min: 1, max: 3600 }),
+  /** How long a response is kept for its Idempotency-Key. */
+  GATEWAY_IDEMPOTENCY_TTL_MS: duration(24 * 3600_000),
+  MESSAGING_PREFIX: z
+    .string()
+    .regex(/^[a-z][a-z0-9_-]*$/)
+    .default('optic'),
+});
+
+export type GatewayConfig = ReturnType<typeof loadGatewayConfig>;
+
+export function loadGatewayConfig(env?: Env) {
+  return loadConfig(schema, env);
+}

@@ -1,0 +1,116 @@
+import { randomUUID } from 'node:crypto';
+import { AppError, type Logger } from '@optic-mart/platform';
+import {
+  CommandStatusStore,
+  WorkerRegistry,
+  replyChannel,
+  type CommandEnvelope,
+  type CommandQueue,
+  type CommandStatus,
+  type KeyValueStore,
+} from '@optic-mart/messaging';
+
+export interface DispatcherOptions {
+  readonly commands: CommandQueue;
+  readonly kv: KeyValueStore;
+  readonly logger: Logger;
+  /** How long a request waits for the worker's reply before it answers 202. */
+  readonly replyTimeoutMs: number;
+  /** Commands waiting per context above which new ones are refused (load shedding). */
+  readonly maxQueueDepth: number;
+  /** What 503 answers tell clients to wait, in seconds. */
+  readonly retryAfterSeconds: number;
+}
+
+export type Outcome =
+  | { readonly kind: 'completed'; readonly status: Exclude<CommandStatus, { status: 'pending' }> }
+  | { readonly kind: 'pending'; readonly commandId: string };
+
+/**
+ * The gateway's "service manager" (seed 000): checks that a live worker serves the context and
+ * that its queue is not overloaded, enqueues the command, and waits a bounded time for the reply
+ * on this gateway's own channel.
+ */
+export class CommandDispatcher {
+  readonly gatewayId = randomUUID();
+  readonly registry: WorkerRegistry;
+  readonly statuses: CommandStatusStore;
+  readonly #options: DispatcherOptions;
+  readonly #waiting = new Map<string, (status: Exclude<CommandStatus, { status: 'pending' }>) => void>();
+  readonly #depthCache = new Map<string, { at: number; depth: number }>();
+  #unsubscribe: (() => Promise<void>) | null = null;
+
+  constructor(options: DispatcherOptions) {
+    this.#options = options;
+    this.registry = new WorkerRegistry(options.kv);
+    this.statuses = new CommandStatusStore(options.kv);
+  }
+
+  async start(): Promise<void> {
+    this.#unsubscribe = await this.#options.kv.subscribe(replyChannel(this.gatewayId), (message) => {
+      try {
+        const status = JSON.parse(message) as Exclude<CommandStatus, { status: 'pending' }>;
+        this.#waiting.get(status.commandId)?.(status);
+      } catch (err) {
+        this.#options.logger.warn({ err }, 'unreadable command reply');
+      }
+    });
+  }
+
+  async stop(): Promise<void> {
+    await this.#unsubscribe?.();
+  }
+
+  /** Sends a command and waits for its outcome (or answers pending after the reply timeout). */
+  async dispatch(
+    command: Omit<CommandEnvelope, 'commandId' | 'metadata'> & {
+      metadata: Omit<CommandEnvelope['metadata'], 'issuedAt' | 'replyTo'>;
+    },
+  ): Promise<Outcome> {
+    const { context } = command;
+    const workers = await this.registry.workers(context);
+    if (workers.length === 0) {
+      throw new AppError('service_unavailable', `No worker serves ${context} right now; try again later.`, {
+        extra: { retryAfter: this.#options.retryAfterSeconds, context },
+      });
+    }
+    if ((await this.#depth(context)) >= this.#options.maxQueueDepth) {
+      throw new AppError('service_unavailable', `The ${context} queue is full; try again later.`, {
+        extra: { retryAfter: this.#options.retryAfterSeconds, context },
+      });
+    }
+    const envelope: CommandEnvelope = {
+      ...command,
+      commandId: randomUUID(),
+      metadata: {
+        ...command.metadata,
+        issuedAt: new Date().toISOString(),
+        replyTo: replyChannel(this.gatewayId),
+      },
+    };
+    const reply = new Promise<Exclude<CommandStatus, { status: 'pending' }>>((resolve) => {
+      this.#waiting.set(envelope.commandId, resolve);
+    });
+    try {
+      await this.statuses.accepted(envelope.commandId, context);
+      await this.#options.commands.send(envelope);
+      let timer: NodeJS.Timeout | undefined;
+      const timeout = new Promise<null>((resolve) => {
+        timer = setTimeout(() => resolve(null), this.#options.replyTimeoutMs);
+      });
+      const status = await Promise.race([reply, timeout]);
+      clearTimeout(timer);
+      return status ? { kind: 'completed', status } : { kind: 'pending', commandId: envelope.commandId };
+    } finally {
+      this.#waiting.delete(envelope.commandId);
+    }
+  }
+
+  async #depth(context: string): Promise<number> {
+    const hit = this.#depthCache.get(context);
+    if (hit && Date.now() - hit.at < 200) return hit.depth;
+    const depth = await this.#options.commands.depth(context);
+    this.#depthCache.set(context, { at: Date.now(), depth });
+    return depth;
+  }
+}

@@ -1,0 +1,37 @@
+// The gateway role: the single public entry point (seed 000's service manager, 001's Prism API).
+import { pathToFileURL } from 'node:url';
+import { connectMessaging } from '@optic-mart/messaging';
+import { createLogger, createMetricsRegistry, createShutdown, type Env } from '@optic-mart/platform';
+import { buildGatewayApp } from './app.js';
+import { loadGatewayConfig } from './config.js';
+
+/** Starts the gateway; the supervisor calls this directly in single-process mode. */
+export async function start(env?: Env): Promise<{ url: string; stop(): Promise<void> }> {
+  const config = loadGatewayConfig(env);
+  const logger = createLogger({ name: 'gateway', level: config.LOG_LEVEL });
+  const metrics = createMetricsRegistry({ service: 'gateway' });
+  const messaging = await connectMessaging({
+    databaseUrl: config.DATABASE_URL,
+    ...(config.NATS_URL ? { natsUrl: config.NATS_URL } : {}),
+    ...(config.REDIS_URL ? { redisUrl: config.REDIS_URL } : {}),
+    prefix: config.MESSAGING_PREFIX,
+    logger,
+  });
+  const { app } = await buildGatewayApp({ config, messaging, logger, metrics });
+  const url = await app.listen({ host: config.GATEWAY_HOST, port: config.GATEWAY_PORT });
+  logger.info({ url, transport: messaging.transport }, 'gateway listening');
+  return {
+    url,
+    async stop() {
+      await app.close();
+      await messaging.close();
+      logger.info('gateway stopped');
+    },
+  };
+}
+
+if (import.meta.url === pathToFileURL(process.argv[1] ?? '').href) {
+  const role = await start();
+  const shutdown = createShutdown({ logger: createLogger({ name: 'gateway' }) });
+  shutdown.onShutdown('gateway', () => role.stop());
+}

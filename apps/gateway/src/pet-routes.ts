@@ -1,0 +1,102 @@
+import { randomInt } from 'node:crypto';
+import { AppError, type HttpServer } from '@optic-mart/platform';
+import type { EventStore } from '@optic-mart/eventstore';
+import {
+  createPetSchema,
+  idSchema,
+  petDecider,
+  petStreamId,
+  updatePetSchema,
+  type PetEvent,
+  type PetState,
+} from '@optic-mart/catalog';
+import { ifMatchVersion, replyWithOutcome } from './command-reply.js';
+import type { CommandDispatcher } from './dispatcher.js';
+
+const petParams = { type: 'object', required: ['petId'], properties: { petId: idSchema } } as const;
+
+/** A new pet's id: a random integer (the Petstore API's ids are integers), as text. */
+const newPetId = (): string => String(randomInt(1, 2 ** 48 - 1));
+
+/**
+ * The catalog's native pet routes. Writes become commands for the catalog's workers; reads come
+ * straight from the pet's stream until read models exist, with its version as ETag.
+ */
+export function registerPetRoutes(app: HttpServer, dispatcher: CommandDispatcher, store: EventStore): void {
+  const send = async (
+    request: { id: string; headers: Record<string, string | string[] | undefined> },
+    type: string,
+    petId: string,
+    data: unknown,
+  ) => {
+    const ifMatch = request.headers['if-match'];
+    const expectedVersion = ifMatchVersion(Array.isArray(ifMatch) ? ifMatch[0] : ifMatch);
+    return dispatcher.dispatch({
+      context: 'catalog',
+      type,
+      aggregateId: petStreamId(petId),
+      data,
+      ...(expectedVersion !== undefined ? { expectedVersion } : {}),
+      metadata: { correlationId: request.id },
+    });
+  };
+
+  app.post<{ Body: Record<string, unknown> }>(
+    '/api/pets',
+    { schema: { body: createPetSchema } },
+    async (request, reply) => {
+      const petId = newPetId();
+      const outcome = await send(request, 'CreatePet', petId, request.body);
+      return replyWithOutcome(reply, outcome, {
+        status: 201,
+        location: `/api/pets/${petId}`,
+        body: { id: petId },
+      });
+    },
+  );
+
+  app.put<{ Params: { petId: string }; Body: Record<string, unknown> }>(
+    '/api/pets/:petId',
+    { schema: { params: petParams, body: updatePetSchema } },
+    async (request, reply) => {
+      const { petId } = request.params;
+      const outcome = await send(request, 'UpdatePet', petId, request.body);
+      return replyWithOutcome(reply, outcome, {
+        status: 200,
+        location: `/api/pets/${petId}`,
+        body: { id: petId },
+      });
+    },
+  );
+
+  app.delete<{ Params: { petId: string } }>(
+    '/api/pets/:petId',
+    { schema: { params: petParams } },
+    async (request, reply) => {
+      const { petId } = request.params;
+      const outcome = await send(request, 'DeletePet', petId, {});
+      return replyWithOutcome(reply, outcome, {
+        status: 200,
+        location: `/api/pets/${petId}`,
+        body: { id: petId },
+      });
+    },
+  );
+
+  app.get<{ Params: { petId: string } }>(
+    '/api/pets/:petId',
+    { schema: { params: petParams } },
+    async (request, reply) => {
+      const { petId } = request.params;
+      const { state, version } = await store.aggregate<PetState>(petStreamId(petId), {
+        initialState: () => petDecider.initialState(),
+        evolve: (s, e) => petDecider.evolve(s, { type: e.type, data: e.data } as PetEvent),
+      });
+      if (state.kind !== 'listed') throw new AppError('pet_not_found', `There is no pet ${petId}.`);
+      const etag = `"${version}"`;
+      if (request.headers['if-none-match'] === etag) return reply.code(304).send();
+      const { kind: _kind, ...pet } = state;
+      return reply.header('ETag', etag).send({ ...pet, version });
+    },
+  );
+}

@@ -1,0 +1,38 @@
+import { baseConfigSchema, duration, int, loadConfig, type Env } from '@optic-mart/platform';
+import { z } from 'zod';
+
+const schema = baseConfigSchema.extend({
+  DATABASE_URL: z.string({ error: 'required: the PostgreSQL URL of the event store' }).url(),
+  /** Commands one worker handles at once; it pulls only when it has room. */
+  WORKER_CONCURRENCY: int({ default: 16, min: 1, max: 1000 }),
+  WORKER_POOL_SIZE: int({ default: 20, min: 1, max: 500 }),
+  WORKER_HEARTBEAT_MS: duration(1000),
+  /** Attempts before a command that keeps failing (for infrastructure reasons) is dead-lettered. */
+  WORKER_MAX_DELIVERIES: int({ default: 5, min: 1, max: 100 }),
+  MESSAGING_PREFIX: z
+    .string()
+    .regex(/^[a-z][a-z0-9_-]*$/)
+    .default('optic'),
+});
+
+export type WorkerConfig = ReturnType<typeof loadWorkerConfig>;
+
+export function loadWorkerConfig(env?: Env) {
+  return loadConfig(schema, env);
+}
+
+/** `--context catalog,inventory` (or `--context catalog --context inventory`); none means every context. */
+export function parseContexts(args: readonly string[], known: readonly string[]): string[] {
+  const named: string[] = [];
+  for (let i = 0; i < args.length; i++) {
+    const arg = args[i]!;
+    if (arg === '--context' || arg === '-c') named.push(...(args[++i] ?? '').split(','));
+    else if (arg.startsWith('--context=')) named.push(...arg.slice('--context='.length).split(','));
+  }
+  const contexts = [...new Set(named.map((c) => c.trim()).filter(Boolean))];
+  const unknown = contexts.filter((c) => !known.includes(c));
+  if (unknown.length > 0) {
+    throw new Error(`unknown context ${unknown.join(', ')}; contexts are ${known.join(', ')}`);
+  }
+  return contexts.length > 0 ? contexts : [...known];
+}

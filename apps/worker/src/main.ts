@@ -1,0 +1,76 @@
+// The worker role: `apps/worker --context catalog[,…]` takes its contexts' commands from the queue
+// when it has room, handles them against the event store, and replies.
+import { hostname } from 'node:os';
+import { randomUUID } from 'node:crypto';
+import { pathToFileURL } from 'node:url';
+import { EventStore } from '@optic-mart/eventstore';
+import { CommandStatusStore, WorkerRegistry, connectMessaging, type Consumer } from '@optic-mart/messaging';
+import { createCommandHandler } from '@optic-mart/runtime';
+import { createLogger, createShutdown, type Env } from '@optic-mart/platform';
+import { loadWorkerConfig, parseContexts } from './config.js';
+import { contextRoutes, knownContexts } from './contexts.js';
+import { serveContext } from './serve-context.js';
+
+/** Starts a worker; the supervisor calls this directly in single-process mode. */
+export async function start(
+  env?: Env,
+  args: readonly string[] = process.argv.slice(2),
+): Promise<{ stop(): Promise<void> }> {
+  const config = loadWorkerConfig(env);
+  const contexts = parseContexts(args, knownContexts);
+  const workerId = randomUUID();
+  const logger = createLogger({ name: 'worker', level: config.LOG_LEVEL }).child({ workerId, contexts });
+  const store = new EventStore({
+    connectionString: config.DATABASE_URL,
+    poolSize: config.WORKER_POOL_SIZE,
+    logger,
+  });
+  await store.start();
+  const messaging = await connectMessaging({
+    databaseUrl: config.DATABASE_URL,
+    ...(config.NATS_URL ? { natsUrl: config.NATS_URL } : {}),
+    ...(config.REDIS_URL ? { redisUrl: config.REDIS_URL } : {}),
+    prefix: config.MESSAGING_PREFIX,
+    logger,
+  });
+  const statuses = new CommandStatusStore(messaging.kv);
+  const registry = new WorkerRegistry(messaging.kv, { heartbeatMs: config.WORKER_HEARTBEAT_MS });
+  const inFlight = { count: 0 };
+  const consumers: Consumer[] = [];
+  for (const context of contexts) {
+    const handle = createCommandHandler({ store, routes: contextRoutes[context]!, logger });
+    consumers.push(
+      await serveContext({
+        context,
+        commands: messaging.commands,
+        statuses,
+        handle,
+        concurrency: config.WORKER_CONCURRENCY,
+        maxDeliveries: config.WORKER_MAX_DELIVERIES,
+        logger,
+        inFlight,
+      }),
+    );
+  }
+  const deregister = await registry.register(
+    { workerId, contexts, pid: process.pid, host: hostname(), startedAt: new Date().toISOString() },
+    () => inFlight.count,
+  );
+  logger.info({ transport: messaging.transport }, 'worker taking commands');
+  return {
+    async stop() {
+      // Deregister first so gateways stop sending here, then finish what is in hand.
+      await deregister();
+      await Promise.all(consumers.map((c) => c.stop()));
+      await messaging.close();
+      await store.close();
+      logger.info('worker stopped');
+    },
+  };
+}
+
+if (import.meta.url === pathToFileURL(process.argv[1] ?? '').href) {
+  const role = await start();
+  const shutdown = createShutdown({ logger: createLogger({ name: 'worker' }) });
+  shutdown.onShutdown('worker', () => role.stop());
+}

@@ -1,0 +1,59 @@
+import type { Logger } from '@optic-mart/platform';
+import { createPostgresKeyValueStore } from './kv/postgres-key-value-store.js';
+import { createRedisKeyValueStore } from './kv/redis-key-value-store.js';
+import { createNatsTransport } from './nats/index.js';
+import { createPostgresTransport } from './postgres/index.js';
+import type { CommandQueue, EventBus, KeyValueStore } from './ports.js';
+
+/** Every messaging port a process needs, on the transports the configuration names. */
+export interface Messaging {
+  readonly commands: CommandQueue;
+  readonly events: EventBus;
+  readonly kv: KeyValueStore;
+  /** Which transports are in use, for logs: e.g. `nats+redis` or `postgres`. */
+  readonly transport: string;
+  close(): Promise<void>;
+}
+
+export interface ConnectMessagingOptions {
+  /** PostgreSQL: the embedded default for whatever NATS or Redis do not carry. */
+  readonly databaseUrl: string;
+  /** With it, the command queue and the events bus run on NATS JetStream. */
+  readonly natsUrl?: string;
+  /** With it, idempotency keys, the worker registry and replies run on Redis. */
+  readonly redisUrl?: string;
+  /** Namespaces streams, subjects, keys and channels, so deployments sharing servers stay apart. */
+  readonly prefix: string;
+  readonly logger?: Logger;
+}
+
+/**
+ * Connects the ports (DESIGN.md §4): NATS JetStream for commands and events when `natsUrl` is
+ * set, Redis for key-value and fan-out when `redisUrl` is set, PostgreSQL for the rest.
+ */
+export async function connectMessaging(options: ConnectMessagingOptions): Promise<Messaging> {
+  const { logger, prefix } = options;
+  const queues = options.natsUrl
+    ? await createNatsTransport({ url: options.natsUrl, prefix, ...(logger ? { logger } : {}) })
+    : await createPostgresTransport({ connectionString: options.databaseUrl, ...(logger ? { logger } : {}) });
+  const kv = options.redisUrl
+    ? await createRedisKeyValueStore({
+        url: options.redisUrl,
+        keyPrefix: `${prefix}:`,
+        ...(logger ? { logger } : {}),
+      })
+    : await createPostgresKeyValueStore({
+        connectionString: options.databaseUrl,
+        keyPrefix: `${prefix}:`,
+        ...(logger ? { logger } : {}),
+      });
+  return {
+    commands: queues.commands,
+    events: queues.events,
+    kv,
+    transport: `${options.natsUrl ? 'nats' : 'postgres'}+${options.redisUrl ? 'redis' : 'postgres'}`,
+    async close() {
+      await Promise.allSettled([queues.close(), kv.close()]);
+    },
+  };
+}

@@ -1,0 +1,2 @@
+export { createNatsTransport, NatsTransport, type NatsTransportOptions } from './transport.js';
+export type { NatsSettings } from './context.js';

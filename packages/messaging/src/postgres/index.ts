@@ -1,0 +1,2 @@
+export { createPostgresTransport, PostgresTransport, type PostgresTransportOptions } from './transport.js';
+export type { PostgresSettings } from './context.js';

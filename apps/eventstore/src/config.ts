@@ -10,10 +10,6 @@ const schema = baseConfigSchema.extend({
   EVENTSTORE_BODY_LIMIT: int({ default: 16 * 1024 * 1024, min: 1024 }),
   /** Apply the schema at start-up. Off when an operator migrates separately. */
   EVENTSTORE_MIGRATE: bool(true),
-  MESSAGING_PREFIX: z
-    .string()
-    .regex(/^[a-z][a-z0-9_-]*$/)
-    .default('optic'),
 });
 
 export type EventStoreConfig = ReturnType<typeof loadEventStoreConfig>;

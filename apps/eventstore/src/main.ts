@@ -1,6 +1,6 @@
 // The eventstore role: the event store's REST API (seed 000) on EVENTSTORE_PORT (8081).
 import { pathToFileURL } from 'node:url';
-import { connectMessaging } from '@optic-mart/messaging';
+import { connectMessagingFrom } from '@optic-mart/messaging';
 import { createLogger, createMetricsRegistry, createShutdown, type Env } from '@optic-mart/platform';
 import { buildEventStoreApp } from './app.js';
 import { loadEventStoreConfig } from './config.js';
@@ -13,13 +13,7 @@ export async function start(env?: Env): Promise<{ url: string; stop(): Promise<v
   const metrics = createMetricsRegistry({ service: 'eventstore' });
   const { app, store } = await buildEventStoreApp({ config, logger, metrics });
   // The relay: every committed event, in order, to the domain-events bus (one replica leads).
-  const messaging = await connectMessaging({
-    databaseUrl: config.DATABASE_URL,
-    ...(config.NATS_URL ? { natsUrl: config.NATS_URL } : {}),
-    ...(config.REDIS_URL ? { redisUrl: config.REDIS_URL } : {}),
-    prefix: config.MESSAGING_PREFIX,
-    logger,
-  });
+  const messaging = await connectMessagingFrom(config, logger);
   const relay = await startRelay({
     store,
     bus: messaging.events,

@@ -13,10 +13,6 @@ const schema = baseConfigSchema.extend({
   GATEWAY_RETRY_AFTER_SECONDS: int({ default: 2, min: 1, max: 3600 }),
   /** How long a response is kept for its Idempotency-Key. */
   GATEWAY_IDEMPOTENCY_TTL_MS: duration(24 * 3600_000),
-  MESSAGING_PREFIX: z
-    .string()
-    .regex(/^[a-z][a-z0-9_-]*$/)
-    .default('optic'),
 });
 
 export type GatewayConfig = ReturnType<typeof loadGatewayConfig>;

@@ -1,6 +1,6 @@
 // The gateway role: the single public entry point (seed 000's service manager, 001's Prism API).
 import { pathToFileURL } from 'node:url';
-import { connectMessaging } from '@optic-mart/messaging';
+import { connectMessagingFrom } from '@optic-mart/messaging';
 import { createLogger, createMetricsRegistry, createShutdown, type Env } from '@optic-mart/platform';
 import { buildGatewayApp } from './app.js';
 import { loadGatewayConfig } from './config.js';
@@ -10,13 +10,7 @@ export async function start(env?: Env): Promise<{ url: string; stop(): Promise<v
   const config = loadGatewayConfig(env);
   const logger = createLogger({ name: 'gateway', level: config.LOG_LEVEL });
   const metrics = createMetricsRegistry({ service: 'gateway' });
-  const messaging = await connectMessaging({
-    databaseUrl: config.DATABASE_URL,
-    ...(config.NATS_URL ? { natsUrl: config.NATS_URL } : {}),
-    ...(config.REDIS_URL ? { redisUrl: config.REDIS_URL } : {}),
-    prefix: config.MESSAGING_PREFIX,
-    logger,
-  });
+  const messaging = await connectMessagingFrom(config, logger);
   const { app } = await buildGatewayApp({ config, messaging, logger, metrics });
   const url = await app.listen({ host: config.GATEWAY_HOST, port: config.GATEWAY_PORT });
   logger.info({ url, transport: messaging.transport }, 'gateway listening');

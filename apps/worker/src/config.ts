@@ -9,10 +9,6 @@ const schema = baseConfigSchema.extend({
   WORKER_HEARTBEAT_MS: duration(1000),
   /** Attempts before a command that keeps failing (for infrastructure reasons) is dead-lettered. */
   WORKER_MAX_DELIVERIES: int({ default: 5, min: 1, max: 100 }),
-  MESSAGING_PREFIX: z
-    .string()
-    .regex(/^[a-z][a-z0-9_-]*$/)
-    .default('optic'),
 });
 
 export type WorkerConfig = ReturnType<typeof loadWorkerConfig>;

@@ -4,7 +4,12 @@ import { hostname } from 'node:os';
 import { randomUUID } from 'node:crypto';
 import { pathToFileURL } from 'node:url';
 import { EventStore } from '@optic-mart/eventstore';
-import { CommandStatusStore, WorkerRegistry, connectMessaging, type Consumer } from '@optic-mart/messaging';
+import {
+  CommandStatusStore,
+  WorkerRegistry,
+  connectMessagingFrom,
+  type Consumer,
+} from '@optic-mart/messaging';
 import { createCommandHandler } from '@optic-mart/runtime';
 import { createLogger, createShutdown, type Env } from '@optic-mart/platform';
 import { loadWorkerConfig, parseContexts } from './config.js';
@@ -26,13 +31,7 @@ export async function start(
     logger,
   });
   await store.start();
-  const messaging = await connectMessaging({
-    databaseUrl: config.DATABASE_URL,
-    ...(config.NATS_URL ? { natsUrl: config.NATS_URL } : {}),
-    ...(config.REDIS_URL ? { redisUrl: config.REDIS_URL } : {}),
-    prefix: config.MESSAGING_PREFIX,
-    logger,
-  });
+  const messaging = await connectMessagingFrom(config, logger);
   const statuses = new CommandStatusStore(messaging.kv);
   const registry = new WorkerRegistry(messaging.kv, { heartbeatMs: config.WORKER_HEARTBEAT_MS });
   const inFlight = { count: 0 };

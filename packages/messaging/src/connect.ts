@@ -19,12 +19,31 @@ export interface ConnectMessagingOptions {
   /** PostgreSQL: the embedded default for whatever NATS or Redis do not carry. */
   readonly databaseUrl: string;
   /** With it, the command queue and the events bus run on NATS JetStream. */
-  readonly natsUrl?: string;
+  readonly natsUrl?: string | undefined;
   /** With it, idempotency keys, the worker registry and replies run on Redis. */
-  readonly redisUrl?: string;
+  readonly redisUrl?: string | undefined;
   /** Namespaces streams, subjects, keys and channels, so deployments sharing servers stay apart. */
   readonly prefix: string;
-  readonly logger?: Logger;
+  readonly logger?: Logger | undefined;
+}
+
+/** The settings every role reads for messaging (the platform's base configuration has them). */
+export interface MessagingSettings {
+  readonly DATABASE_URL: string;
+  readonly NATS_URL?: string | undefined;
+  readonly REDIS_URL?: string | undefined;
+  readonly MESSAGING_PREFIX: string;
+}
+
+/** connectMessaging with a role's configuration. */
+export function connectMessagingFrom(config: MessagingSettings, logger?: Logger): Promise<Messaging> {
+  return connectMessaging({
+    databaseUrl: config.DATABASE_URL,
+    natsUrl: config.NATS_URL,
+    redisUrl: config.REDIS_URL,
+    prefix: config.MESSAGING_PREFIX,
+    logger,
+  });
 }
 
 /**

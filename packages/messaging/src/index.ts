@@ -13,4 +13,10 @@ export {
   type PostgresTransportOptions,
 } from './postgres/index.js';
 export type { MessagingHooks, DeliveryReport } from './hooks.js';
-export { connectMessaging, type ConnectMessagingOptions, type Messaging } from './connect.js';
+export {
+  connectMessaging,
+  connectMessagingFrom,
+  type ConnectMessagingOptions,
+  type Messaging,
+  type MessagingSettings,
+} from './connect.js';

@@ -97,6 +97,11 @@ export const baseConfigSchema = z.object({
   DATABASE_URL: url({ protocols: ['postgres:', 'postgresql:'] }).optional(),
   NATS_URL: url({ protocols: ['nats:', 'tls:', 'ws:', 'wss:'] }).optional(),
   REDIS_URL: url({ protocols: ['redis:', 'rediss:'] }).optional(),
+  /** Namespaces queues, streams, keys and channels, so deployments sharing servers stay apart. */
+  MESSAGING_PREFIX: z
+    .string()
+    .regex(/^[a-z][a-z0-9_-]*$/, { error: 'expected lower-case letters, digits, - and _' })
+    .default('optic'),
   SHUTDOWN_TIMEOUT_MS: int({ default: 10_000, min: 0 }),
 });
 export type BaseConfig = z.output<typeof baseConfigSchema>;

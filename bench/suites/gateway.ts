@@ -1,0 +1,352 @@
+import { spawn, type ChildProcess } from 'node:child_process';
+import { randomBytes, randomInt } from 'node:crypto';
+import { once } from 'node:events';
+import { fileURLToPath } from 'node:url';
+import { Redis } from 'ioredis';
+import { connect as connectNats } from 'nats';
+import pg from 'pg';
+import { createPetSchema } from '@optic-mart/catalog';
+import { connectMessagingFrom } from '@optic-mart/messaging';
+import { createHttpServer, createLogger, createMetricsRegistry, type HttpServer } from '@optic-mart/platform';
+import { buildGatewayApp } from '../../apps/gateway/src/app.js';
+import { loadGatewayConfig } from '../../apps/gateway/src/config.js';
+import * as fmt from '../lib/format.js';
+import { runTimed, type LoadResult } from '../lib/load.js';
+import { petData } from '../lib/pet-events.js';
+import type { Comparison } from '../lib/report.js';
+import { Samples } from '../lib/stats.js';
+import type { Suite, SuiteContext } from '../lib/suite.js';
+
+/** Issue 3: at least half the plain CRUD route's commands/s, with p99 under 50 ms. */
+const THROUGHPUT_GOAL = 0.5;
+const P99_LIMIT_MS = 50;
+const CLIENTS = 32;
+/** The gateway's default GATEWAY_POOL_SIZE; the baseline's pool gets as many connections. */
+const POOL_SIZE = 20;
+/** Long enough that every request gets its final answer (201), never a 202 "still running". */
+const REPLY_TIMEOUT_MS = 10_000;
+const WORKER_READY_TIMEOUT_MS = 60_000;
+const WORKER_STOP_TIMEOUT_MS = 15_000;
+
+const REPO_ROOT = fileURLToPath(new URL('../../', import.meta.url));
+const WORKER_MAIN = fileURLToPath(new URL('../../apps/worker/src/main.ts', import.meta.url));
+
+interface Transport {
+  readonly name: string;
+  readonly env: Record<string, string>;
+}
+
+export const gatewaySuite: Suite = {
+  name: 'gateway',
+  title: 'Commands through the gateway (apps/gateway → queue → apps/worker → event store → reply)',
+  baseline: 'plain CRUD',
+  baselineDescription:
+    'a plain Fastify app (`createHttpServer` from @optic-mart/platform, so the same HTTP stack, logging ' +
+    'and metrics hooks) with `POST /api/pets` validating the same body schema (`createPetSchema`) and ' +
+    `inserting one row (id, name, tags jsonb) into a plain table through a pg.Pool of ${POOL_SIZE}, ` +
+    `answering 201 with the id; the same ${CLIENTS} HTTP clients (fetch, keep-alive), measured just before ` +
+    'each transport.',
+  run,
+};
+
+async function run(ctx: SuiteContext): Promise<void> {
+  const transports: Transport[] = [
+    { name: 'PostgreSQL transport', env: {} },
+    {
+      name: 'NATS + Redis',
+      env: {
+        NATS_URL: process.env.NATS_URL || 'nats://127.0.0.1:4222',
+        REDIS_URL: process.env.REDIS_URL || 'redis://127.0.0.1:6379',
+      },
+    },
+  ];
+  await createPlainTable(ctx.databaseUrl);
+  ctx.note(
+    `load: ${CLIENTS} clients, each POSTing /api/pets {name, tags} back to back (CreatePet, a new pet each ` +
+      `time); throughput and latency count 201 answers only. The gateway runs in this process ` +
+      `(GATEWAY_REPLY_TIMEOUT_MS ${REPLY_TIMEOUT_MS}, pool ${POOL_SIZE}); ONE catalog worker runs as a child ` +
+      `process (\`node --import tsx apps/worker/src/main.ts --context catalog\`, default WORKER_CONCURRENCY ` +
+      `and WORKER_POOL_SIZE); the load generator shares the gateway's process and event loop.`,
+  );
+  for (const transport of transports) {
+    const baseline = await withPlainCrud(ctx, (url) => httpLoad(ctx, url));
+    const ours = await withGateway(ctx, transport, (url) => httpLoad(ctx, url));
+    ctx.record(compare(ctx, transport, ours, baseline));
+  }
+}
+
+// ── load ───────────────────────────────────────────────────────────────────
+
+/** Request bodies made once: the clients should spend their CPU on requests, not on payloads. */
+const BODIES = Array.from({ length: 1024 }, (_, n) => {
+  const pet = petData(n);
+  return JSON.stringify({ name: pet.name, tags: pet.tags });
+});
+
+interface HttpResult {
+  /** 201 answers of the measured part, and their latency. */
+  readonly load: LoadResult;
+  /** Other answers of the measured part, by status (or by error for failed requests). */
+  readonly others: ReadonlyMap<string, number>;
+}
+
+/** `CLIENTS` clients POSTing pets to `baseUrl`: a warm-up, then a timed phase counting only 201s. */
+async function httpLoad(ctx: SuiteContext, baseUrl: string): Promise<HttpResult> {
+  const url = `${baseUrl}/api/pets`;
+  const post = async (n: number): Promise<string> => {
+    try {
+      const res = await fetch(url, {
+        method: 'POST',
+        headers: { 'content-type': 'application/json' },
+        body: BODIES[n % BODIES.length]!,
+      });
+      await res.arrayBuffer(); // read to the end, so that the connection is kept for the next request
+      return String(res.status);
+    } catch (err) {
+      return `error ${(err as { cause?: { code?: string } }).cause?.code ?? (err as Error).name}`;
+    }
+  };
+  if (ctx.settings.warmupSeconds > 0) {
+    await runTimed({
+      concurrency: CLIENTS,
+      warmupSeconds: 0,
+      seconds: ctx.settings.warmupSeconds,
+      worker: () => post,
+    });
+  }
+  const created = new Samples();
+  const others = new Map<string, number>();
+  const timed = await runTimed({
+    concurrency: CLIENTS,
+    warmupSeconds: 0,
+    seconds: ctx.settings.phaseSeconds,
+    worker: () => async (n) => {
+      const t0 = performance.now();
+      const status = await post(n);
+      if (status === '201') created.add(performance.now() - t0);
+      else others.set(status, (others.get(status) ?? 0) + 1);
+    },
+  });
+  return {
+    load: { operations: created.count, seconds: timed.seconds, latency: created.summary() },
+    others,
+  };
+}
+
+function compare(ctx: SuiteContext, transport: Transport, ours: HttpResult, plain: HttpResult): Comparison {
+  const operation = `command through gateway (${transport.name}), ${CLIENTS} clients`;
+  const p99 = ours.load.latency.p99;
+  const p99Ok = ours.load.operations > 0 && p99 < P99_LIMIT_MS;
+  const row: Comparison = {
+    operation,
+    ours: {
+      value: ours.load.operations / ours.load.seconds,
+      unit: 'commands/s',
+      latency: ours.load.latency,
+      note: `p99 ${p99Ok ? '<' : '≥'} ${P99_LIMIT_MS} ms: ${p99Ok ? 'ok' : 'OVER LIMIT'}`,
+    },
+    baseline: {
+      value: plain.load.operations / plain.load.seconds,
+      unit: 'inserts/s',
+      latency: plain.load.latency,
+    },
+    goal: THROUGHPUT_GOAL,
+  };
+  const describe = (r: HttpResult) =>
+    r.others.size === 0
+      ? 'no non-201 answers'
+      : `non-201: ${[...r.others].map(([status, n]) => `${fmt.count(n)} × ${status}`).join(', ')}`;
+  ctx.note(
+    `${transport.name}: ${fmt.count(ours.load.operations)} pets created in ${fmt.seconds(ours.load.seconds)}, ` +
+      `p99 ${fmt.ms(p99)} ms (${p99Ok ? 'under' : 'NOT under'} the ${P99_LIMIT_MS} ms limit), max ` +
+      `${fmt.ms(ours.load.latency.max)} ms, ${describe(ours)}; its baseline: ` +
+      `${fmt.count(plain.load.operations)} rows, p99 ${fmt.ms(plain.load.latency.p99)} ms, ${describe(plain)}.`,
+  );
+  ctx.progress(
+    `${operation}: optic-mart ${fmt.count(row.ours.value)} commands/s (p50 ${fmt.ms(ours.load.latency.p50)} / ` +
+      `p99 ${fmt.ms(p99)} ms), plain CRUD ${fmt.count(row.baseline!.value)} inserts/s ` +
+      `(p50 ${fmt.ms(plain.load.latency.p50)} / p99 ${fmt.ms(plain.load.latency.p99)} ms)`,
+  );
+  return row;
+}
+
+// ── the baseline: a plain CRUD route ───────────────────────────────────────
+
+async function createPlainTable(url: string): Promise<void> {
+  await query(
+    url,
+    `CREATE SCHEMA IF NOT EXISTS plain_crud;
+     CREATE TABLE plain_crud.pets (id text PRIMARY KEY, name text NOT NULL, tags jsonb NOT NULL)`,
+  );
+}
+
+async function withPlainCrud<T>(ctx: SuiteContext, phase: (baseUrl: string) => Promise<T>): Promise<T> {
+  await checkpoint(ctx.databaseUrl);
+  const pool = new pg.Pool({ connectionString: ctx.databaseUrl, max: POOL_SIZE });
+  pool.on('error', () => undefined); // an idle connection closed by DROP DATABASE at the end
+  const app: HttpServer = createHttpServer({
+    logger: createLogger({ name: 'bench-crud', level: 'warn', destination: process.stderr }),
+    metrics: createMetricsRegistry({ service: 'bench-crud' }),
+  });
+  app.post<{ Body: { name: string; tags?: unknown[] } }>(
+    '/api/pets',
+    { schema: { body: createPetSchema } },
+    async (request, reply) => {
+      const id = String(randomInt(1, 2 ** 48 - 1));
+      await pool.query('INSERT INTO plain_crud.pets (id, name, tags) VALUES ($1, $2, $3)', [
+        id,
+        request.body.name,
+        JSON.stringify(request.body.tags ?? []),
+      ]);
+      return reply.code(201).header('location', `/api/pets/${id}`).send({ id });
+    },
+  );
+  try {
+    const baseUrl = await app.listen({ host: '127.0.0.1', port: 0 });
+    return await phase(baseUrl);
+  } finally {
+    await app.close();
+    await pool.end();
+  }
+}
+
+// ── ours: gateway in this process, one worker as a child process ───────────
+
+async function withGateway<T>(
+  ctx: SuiteContext,
+  transport: Transport,
+  phase: (baseUrl: string) => Promise<T>,
+): Promise<T> {
+  await checkpoint(ctx.databaseUrl);
+  const prefix = `bench${randomBytes(4).toString('hex')}`;
+  const env: Record<string, string> = {
+    DATABASE_URL: ctx.databaseUrl,
+    MESSAGING_PREFIX: prefix,
+    LOG_LEVEL: 'warn',
+    ...transport.env,
+  };
+  const config = loadGatewayConfig({
+    ...env,
+    GATEWAY_REPLY_TIMEOUT_MS: String(REPLY_TIMEOUT_MS),
+    GATEWAY_POOL_SIZE: String(POOL_SIZE),
+  });
+  const logger = createLogger({ name: 'bench-gateway', level: 'warn', destination: process.stderr });
+  const messaging = await connectMessagingFrom(config, logger);
+  let worker: ChildProcess | undefined;
+  let app: HttpServer | undefined;
+  try {
+    ({ app } = await buildGatewayApp({
+      config,
+      messaging,
+      logger,
+      metrics: createMetricsRegistry({ service: 'bench-gateway' }),
+    }));
+    const baseUrl = await app.listen({ host: '127.0.0.1', port: 0 });
+    worker = startWorker(env);
+    await untilServed(baseUrl, worker);
+    ctx.progress(`${transport.name}: gateway at ${baseUrl}, worker pid ${worker.pid} serving catalog`);
+    return await phase(baseUrl);
+  } finally {
+    // The worker goes first (it finishes what it holds), then the gateway and its connections.
+    if (worker) await stopWorker(worker);
+    await app?.close();
+    await messaging.close();
+    await forgetPrefix(transport, prefix).catch((err: unknown) =>
+      ctx.progress(`could not remove the ${prefix} streams and keys: ${String(err)}`),
+    );
+  }
+}
+
+function startWorker(env: Record<string, string>): ChildProcess {
+  const child = spawn(process.execPath, ['--import', 'tsx', WORKER_MAIN, '--context', 'catalog'], {
+    cwd: REPO_ROOT,
+    env: { ...process.env, ...env },
+    // Its logs (warnings and worse) go to our stderr: stdout is the report's.
+    stdio: ['ignore', 'pipe', 'inherit'],
+  });
+  child.stdout?.pipe(process.stderr);
+  return child;
+}
+
+/** Waits until the gateway has a worker for the catalog: a pet is created (503 until then). */
+async function untilServed(baseUrl: string, worker: ChildProcess): Promise<void> {
+  const deadline = performance.now() + WORKER_READY_TIMEOUT_MS;
+  let last = '';
+  while (performance.now() < deadline) {
+    if (worker.exitCode !== null || worker.signalCode !== null)
+      throw new Error(`the worker exited (${worker.exitCode ?? worker.signalCode}) before serving`);
+    try {
+      const res = await fetch(`${baseUrl}/api/pets`, {
+        method: 'POST',
+        headers: { 'content-type': 'application/json' },
+        body: BODIES[0]!,
+      });
+      last = `${res.status} ${await res.text()}`;
+      if (res.status === 201) return;
+    } catch (err) {
+      last = String(err);
+    }
+    await new Promise((resolve) => setTimeout(resolve, 200));
+  }
+  throw new Error(`no worker served the catalog within ${WORKER_READY_TIMEOUT_MS} ms; last answer: ${last}`);
+}
+
+async function stopWorker(worker: ChildProcess): Promise<void> {
+  if (worker.exitCode !== null || worker.signalCode !== null) return;
+  const exited = once(worker, 'exit');
+  worker.kill('SIGTERM');
+  const timer = setTimeout(() => worker.kill('SIGKILL'), WORKER_STOP_TIMEOUT_MS);
+  try {
+    await exited;
+  } finally {
+    clearTimeout(timer);
+  }
+}
+
+/** Removes a run's JetStream streams and Redis keys from the shared servers (best effort). */
+async function forgetPrefix(transport: Transport, prefix: string): Promise<void> {
+  const { NATS_URL, REDIS_URL } = transport.env;
+  if (NATS_URL) {
+    const nc = await connectNats({ servers: NATS_URL });
+    try {
+      const jsm = await nc.jetstreamManager();
+      for (const info of await jsm.streams.list().next()) {
+        if (info.config.name.startsWith(`${prefix}_`)) await jsm.streams.delete(info.config.name);
+      }
+    } finally {
+      await nc.close();
+    }
+  }
+  if (REDIS_URL) {
+    const redis = new Redis(REDIS_URL, { lazyConnect: true, maxRetriesPerRequest: 2 });
+    try {
+      await redis.connect();
+      let cursor = '0';
+      do {
+        const [next, keys] = await redis.scan(cursor, 'MATCH', `${prefix}:*`, 'COUNT', 1000);
+        if (keys.length > 0) await redis.del(...keys);
+        cursor = next;
+      } while (cursor !== '0');
+    } finally {
+      redis.disconnect();
+    }
+  }
+}
+
+// ── helpers ────────────────────────────────────────────────────────────────
+
+/** Starts each phase with dirty buffers written out, so that a checkpoint falls on neither side. */
+async function checkpoint(url: string): Promise<void> {
+  await query(url, 'CHECKPOINT').catch(() => undefined); // needs superuser or pg_checkpoint: best effort
+}
+
+async function query(url: string, sql: string): Promise<void> {
+  const client = new pg.Client({ connectionString: url });
+  client.on('error', () => undefined);
+  await client.connect();
+  try {
+    await client.query(sql);
+  } finally {
+    await client.end().catch(() => undefined);
+  }
+}

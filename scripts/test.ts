@@ -5,7 +5,6 @@
 // where a missing server is a failure: tests that need a server never skip.
 import { spawn } from 'node:child_process';
 import { readdirSync } from 'node:fs';
-import { availableParallelism } from 'node:os';
 import { join, relative } from 'node:path';
 import pg from 'pg';
 import { startEmbeddedPostgres, type EmbeddedPostgres } from '@optic-mart/platform';
@@ -69,7 +68,10 @@ if (!(await answers(serverUrl))) {
   env.TEST_DATABASE_URL = embedded.urlFor('postgres');
 }
 
-const concurrency = env.TEST_CONCURRENCY ?? String(Math.max(2, availableParallelism()));
+// One file at a time by default: each file makes its own database and may start several processes
+// with connection pools, and together they outgrow a stock server's max_connections (100). Files
+// are independent, so TEST_CONCURRENCY=n runs them in parallel on a server that allows more.
+const concurrency = env.TEST_CONCURRENCY ?? '1';
 const child = spawn(
   process.execPath,
   ['--import', 'tsx', '--test', `--test-concurrency=${concurrency}`, '--test-reporter=spec', ...files],

@@ -9,6 +9,8 @@ const schema = baseConfigSchema.extend({
   WORKER_HEARTBEAT_MS: duration(1000),
   /** Attempts before a command that keeps failing (for infrastructure reasons) is dead-lettered. */
   WORKER_MAX_DELIVERIES: int({ default: 5, min: 1, max: 100 }),
+  /** How long a command taken by a worker that died waits before redelivery (lease / ack-wait). Transport default (30 s) when unset. */
+  WORKER_LEASE_MS: int({ min: 100 }).optional(),
 });
 
 export type WorkerConfig = ReturnType<typeof loadWorkerConfig>;

@@ -31,7 +31,7 @@ export async function start(
     logger,
   });
   await store.start();
-  const messaging = await connectMessagingFrom(config, logger);
+  const messaging = await connectMessagingFrom(config, logger, { leaseMs: config.WORKER_LEASE_MS });
   const statuses = new CommandStatusStore(messaging.kv);
   const registry = new WorkerRegistry(messaging.kv, { heartbeatMs: config.WORKER_HEARTBEAT_MS });
   const inFlight = { count: 0 };

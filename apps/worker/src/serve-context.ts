@@ -38,7 +38,10 @@ export async function serveContext(options: {
             { status: 'succeeded', commandId: command.commandId, context, result: rest, completedAt },
             command.metadata.replyTo,
           );
-          log.debug({ type: command.type, version: result.version }, 'command applied');
+          log.debug(
+            { type: command.type, version: result.version, attempt: delivery.attempt },
+            'command applied',
+          );
         } else {
           await statuses.completed(
             {

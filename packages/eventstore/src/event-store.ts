@@ -373,8 +373,12 @@ export class EventStore {
     const limit = clampLimit(options.limit ?? 1000);
     const filtered =
       options.category !== undefined || (options.types !== undefined && options.types.length > 0);
-    // A filtered read scans a window of positions and returns what matches in it.
-    const window = filtered ? Math.min(limit * 10, 100_000) : limit;
+    // The head is read first: a filtered read may only move its checkpoint over positions it
+    // could see, and events stamped after this point must be left for the next read.
+    const head = await this.headPosition();
+    // A filtered read scans a window of positions, up to the head, and returns what matches in it.
+    const window = filtered ? Math.max(0, Math.min(limit * 10, 100_000, head - after)) : limit;
+    if (window === 0) return { events: [], checkpoint: after, head: Math.max(head, after) };
     const conditions: string[] = [];
     const params: unknown[] = [after, window];
     if (options.category !== undefined) {
@@ -401,13 +405,12 @@ export class EventStore {
        ${filtered ? `LIMIT ${limit}` : ''}`,
       params,
     );
-    const head = await this.headPosition();
     let checkpoint: number;
     if (filtered && rows.length === limit) checkpoint = Number(rows[rows.length - 1]!.position);
-    else if (filtered) checkpoint = Math.min(after + window, head);
+    else if (filtered) checkpoint = after + window;
     else checkpoint = rows.length > 0 ? Number(rows[rows.length - 1]!.position) : after;
     checkpoint = Math.max(checkpoint, after);
-    return { events: await this.#toEvents(rows), checkpoint, head };
+    return { events: await this.#toEvents(rows), checkpoint, head: Math.max(head, checkpoint) };
   }
 
   /** The last position stamped so far. */

@@ -25,6 +25,11 @@ export interface ConnectMessagingOptions {
   /** Namespaces streams, subjects, keys and channels, so deployments sharing servers stay apart. */
   readonly prefix: string;
   readonly logger?: Logger | undefined;
+  /**
+   * How long a consumer holds a message without settling or renewing it before it is redelivered
+   * (PostgreSQL lease, JetStream ack-wait): a crashed worker's commands return after it. Default 30 s.
+   */
+  readonly leaseMs?: number | undefined;
 }
 
 /** The settings every role reads for messaging (the platform's base configuration has them). */
@@ -36,13 +41,18 @@ export interface MessagingSettings {
 }
 
 /** connectMessaging with a role's configuration. */
-export function connectMessagingFrom(config: MessagingSettings, logger?: Logger): Promise<Messaging> {
+export function connectMessagingFrom(
+  config: MessagingSettings,
+  logger?: Logger,
+  options: Pick<ConnectMessagingOptions, 'leaseMs'> = {},
+): Promise<Messaging> {
   return connectMessaging({
     databaseUrl: config.DATABASE_URL,
     natsUrl: config.NATS_URL,
     redisUrl: config.REDIS_URL,
     prefix: config.MESSAGING_PREFIX,
     logger,
+    leaseMs: options.leaseMs,
   });
 }
 
@@ -51,10 +61,19 @@ export function connectMessagingFrom(config: MessagingSettings, logger?: Logger)
  * set, Redis for key-value and fan-out when `redisUrl` is set, PostgreSQL for the rest.
  */
 export async function connectMessaging(options: ConnectMessagingOptions): Promise<Messaging> {
-  const { logger, prefix } = options;
+  const { logger, prefix, leaseMs } = options;
   const queues = options.natsUrl
-    ? await createNatsTransport({ url: options.natsUrl, prefix, ...(logger ? { logger } : {}) })
-    : await createPostgresTransport({ connectionString: options.databaseUrl, ...(logger ? { logger } : {}) });
+    ? await createNatsTransport({
+        url: options.natsUrl,
+        prefix,
+        ...(logger ? { logger } : {}),
+        ...(leaseMs !== undefined ? { ackWaitMs: leaseMs } : {}),
+      })
+    : await createPostgresTransport({
+        connectionString: options.databaseUrl,
+        ...(logger ? { logger } : {}),
+        ...(leaseMs !== undefined ? { leaseMs } : {}),
+      });
   const kv = options.redisUrl
     ? await createRedisKeyValueStore({
         url: options.redisUrl,

@@ -92,8 +92,21 @@ export class CommandDispatcher {
       this.#waiting.set(envelope.commandId, resolve);
     });
     try {
-      await this.statuses.accepted(envelope.commandId, context);
-      await this.#options.commands.send(envelope);
+      try {
+        await this.statuses.accepted(envelope.commandId, context);
+        await this.#options.commands.send(envelope);
+      } catch (err) {
+        // Not accepted, so nothing happened: the client may simply try again.
+        this.#options.logger.warn({ err, commandId: envelope.commandId }, 'command not enqueued');
+        throw new AppError(
+          'service_unavailable',
+          `The ${context} queue did not take the command; try again.`,
+          {
+            extra: { retryAfter: this.#options.retryAfterSeconds, context },
+            cause: err,
+          },
+        );
+      }
       let timer: NodeJS.Timeout | undefined;
       const timeout = new Promise<null>((resolve) => {
         timer = setTimeout(() => resolve(null), this.#options.replyTimeoutMs);

@@ -3,7 +3,7 @@
 import { after, before, describe, it } from 'node:test';
 import assert from 'node:assert/strict';
 import { randomUUID } from 'node:crypto';
-import { connectMessaging, type Messaging } from '@optic-mart/messaging';
+import { WorkerRegistry, connectMessaging, type Messaging } from '@optic-mart/messaging';
 import { createLogger, createMetricsRegistry, type HttpServer } from '@optic-mart/platform';
 import { createTestDatabase, type TestDatabase } from '@optic-mart/testkit';
 import { start as startWorker } from '../../worker/src/main.js';
@@ -155,6 +155,50 @@ for (const transport of transports) {
         assert.equal((await fetch(`${base}/api/commands/${randomUUID()}`)).status, 404);
       } finally {
         await impatient.app.close();
+      }
+    });
+
+    it('sheds load with 503 when the context queue is over its bound', async () => {
+      // A gateway allowing one waiting command, and a context whose only "worker" takes nothing.
+      const context = 'catalog';
+      const shedding = await buildGatewayApp({
+        config: loadGatewayConfig({
+          ...env,
+          LOG_LEVEL: 'warn',
+          GATEWAY_REPLY_TIMEOUT_MS: '0',
+          GATEWAY_MAX_QUEUE_DEPTH: '1',
+        }),
+        messaging,
+        logger: createLogger({ name: 'gateway-test', level: 'warn' }),
+        metrics: createMetricsRegistry({ service: 'gateway-test-3' }),
+      });
+      await worker?.stop();
+      worker = null;
+      const idle = await new WorkerRegistry(messaging.kv).register(
+        { workerId: 'idle', contexts: [context], pid: 0, host: 'test', startedAt: new Date().toISOString() },
+        () => 0,
+      );
+      try {
+        const first = await shedding.app.inject({
+          method: 'POST',
+          url: '/api/pets',
+          payload: { name: 'Queued' },
+        });
+        assert.equal(first.statusCode, 202);
+        assert.equal(await messaging.commands.depth(context), 1);
+        await new Promise((r) => setTimeout(r, 250)); // past the gateway's depth cache
+        const shed = await shedding.app.inject({
+          method: 'POST',
+          url: '/api/pets',
+          payload: { name: 'Shed' },
+        });
+        assert.equal(shed.statusCode, 503);
+        assert.ok(Number(shed.headers['retry-after']) > 0);
+        assert.equal(await messaging.commands.depth(context), 1, 'the refused command was not enqueued');
+      } finally {
+        await idle();
+        await shedding.app.close();
+        await startCatalogWorker(); // takes the queued command; later tests need a worker
       }
     });
 

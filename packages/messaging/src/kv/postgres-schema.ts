@@ -1,4 +1,5 @@
 import type pg from 'pg';
+import { applyMessagingDdl } from '../postgres-ddl.js';
 
 /**
  * `COLLATE "C"` on the key: byte order lets the primary-key index serve `scan`'s left-anchored
@@ -20,35 +21,7 @@ const DDL = `
   CREATE INDEX IF NOT EXISTS kv_messages_created_at ON messaging.kv_messages (created_at);
 `;
 
-/** Serialises the DDL between processes of this store starting at once. */
-const SCHEMA_LOCK = 'optic-mart:messaging.kv';
-
-/**
- * Creates the tables when missing. IF NOT EXISTS alone is not enough: two sessions running it at
- * once can both decide to create and one fails on a unique violation, hence the advisory lock.
- * The `messaging` schema is shared with the PostgreSQL queue and bus, whose set-up takes its own
- * lock, so a duplicate-schema error from that race is retried (the schema then exists).
- */
+/** Creates or updates these tables (and functions) when missing. */
 export async function ensureKeyValueSchema(pool: pg.Pool): Promise<void> {
-  for (let attempt = 1; ; attempt++) {
-    const client = await pool.connect();
-    try {
-      await client.query('BEGIN');
-      await client.query('SELECT pg_advisory_xact_lock(hashtext($1))', [SCHEMA_LOCK]);
-      await client.query(DDL);
-      await client.query('COMMIT');
-      return;
-    } catch (err) {
-      await client.query('ROLLBACK').catch(() => undefined);
-      if (attempt >= 3 || !isDuplicateObject(err)) throw err;
-    } finally {
-      client.release();
-    }
-  }
-}
-
-function isDuplicateObject(err: unknown): boolean {
-  const code = typeof err === 'object' && err !== null && 'code' in err ? err.code : undefined;
-  // unique_violation (catalog race), duplicate_schema, duplicate_table
-  return code === '23505' || code === '42P06' || code === '42P07';
+  await applyMessagingDdl(pool, DDL);
 }

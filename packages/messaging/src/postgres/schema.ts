@@ -1,4 +1,5 @@
 import type pg from 'pg';
+import { applyMessagingDdl } from '../postgres-ddl.js';
 
 /**
  * The queue and bus tables, in the `messaging` schema (shared with the key-value store, whose
@@ -157,31 +158,7 @@ BEGIN
 END $$;
 `;
 
-/** Serialises the DDL between processes starting at once (IF NOT EXISTS alone races). */
-const SCHEMA_LOCK = 'optic-mart:messaging.queue-bus';
-
-/** Creates or updates the queue and bus tables and functions, under an advisory lock. */
+/** Creates or updates these tables (and functions) when missing. */
 export async function ensureQueueSchema(pool: pg.Pool): Promise<void> {
-  for (let attempt = 1; ; attempt++) {
-    const client = await pool.connect();
-    try {
-      await client.query('BEGIN');
-      await client.query('SELECT pg_advisory_xact_lock(hashtext($1))', [SCHEMA_LOCK]);
-      await client.query(DDL);
-      await client.query('COMMIT');
-      return;
-    } catch (err) {
-      await client.query('ROLLBACK').catch(() => undefined);
-      // The key-value store creates the same schema under its own lock: a catalog race with it is
-      // a duplicate-object error, and the retry finds the schema there.
-      if (attempt >= 3 || !isDuplicateObject(err)) throw err;
-    } finally {
-      client.release();
-    }
-  }
-}
-
-function isDuplicateObject(err: unknown): boolean {
-  const code = typeof err === 'object' && err !== null && 'code' in err ? err.code : undefined;
-  return code === '23505' || code === '42P06' || code === '42P07' || code === '42710';
+  await applyMessagingDdl(pool, DDL);
 }

@@ -87,7 +87,8 @@ export async function createDatabase(serverUrl: string): Promise<BenchDatabase> 
   };
 }
 
-async function adminQuery(serverUrl: string, sql: string): Promise<void> {
+/** Runs one statement on its own connection (DDL, CHECKPOINT, DROP DATABASE). */
+export async function adminQuery(serverUrl: string, sql: string): Promise<void> {
   const client = new pg.Client({ connectionString: serverUrl });
   client.on('error', () => undefined);
   await client.connect();

@@ -10,6 +10,7 @@ import { connectMessagingFrom } from '@optic-mart/messaging';
 import { createHttpServer, createLogger, createMetricsRegistry, type HttpServer } from '@optic-mart/platform';
 import { buildGatewayApp } from '../../apps/gateway/src/app.js';
 import { loadGatewayConfig } from '../../apps/gateway/src/config.js';
+import { adminQuery } from '../lib/database.js';
 import * as fmt from '../lib/format.js';
 import { runTimed, type LoadResult } from '../lib/load.js';
 import { petData } from '../lib/pet-events.js';
@@ -173,7 +174,7 @@ function compare(ctx: SuiteContext, transport: Transport, ours: HttpResult, plai
 // ── the baseline: a plain CRUD route ───────────────────────────────────────
 
 async function createPlainTable(url: string): Promise<void> {
-  await query(
+  await adminQuery(
     url,
     `CREATE SCHEMA IF NOT EXISTS plain_crud;
      CREATE TABLE plain_crud.pets (id text PRIMARY KEY, name text NOT NULL, tags jsonb NOT NULL)`,
@@ -337,16 +338,5 @@ async function forgetPrefix(transport: Transport, prefix: string): Promise<void>
 
 /** Starts each phase with dirty buffers written out, so that a checkpoint falls on neither side. */
 async function checkpoint(url: string): Promise<void> {
-  await query(url, 'CHECKPOINT').catch(() => undefined); // needs superuser or pg_checkpoint: best effort
-}
-
-async function query(url: string, sql: string): Promise<void> {
-  const client = new pg.Client({ connectionString: url });
-  client.on('error', () => undefined);
-  await client.connect();
-  try {
-    await client.query(sql);
-  } finally {
-    await client.end().catch(() => undefined);
-  }
+  await adminQuery(url, 'CHECKPOINT').catch(() => undefined); // needs superuser or pg_checkpoint: best effort
 }

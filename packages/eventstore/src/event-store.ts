@@ -304,8 +304,10 @@ export class EventStore {
     const limit = clampLimit(options.limit ?? MAX_READ);
     const backwards = options.direction === 'backwards';
     const from = options.from ?? (backwards ? Number.MAX_SAFE_INTEGER : 1);
+    // Deletion is read in the same statement (a one-row init plan): every command's load comes here.
     const { rows } = await this.pool.query<EventRow & { deleted: boolean | null }>(
-      `SELECT CASE WHEN r.seq_end >= e.seq THEN r.position_end - (r.seq_end - e.seq) END AS position, ${EVENT_COLUMNS}
+      `SELECT CASE WHEN r.seq_end >= e.seq THEN r.position_end - (r.seq_end - e.seq) END AS position, ${EVENT_COLUMNS},
+              (SELECT s.deleted_at IS NOT NULL FROM eventstore.streams s WHERE s.stream_id = $1) AS deleted
        FROM eventstore.events e
        LEFT JOIN LATERAL (
          SELECT position_end, seq_end FROM eventstore.runs WHERE seq_start <= e.seq ORDER BY seq_start DESC LIMIT 1
@@ -315,8 +317,10 @@ export class EventStore {
        LIMIT $3`,
       [streamId, from, limit],
     );
-    const meta = await this.getStreamMetadata(streamId);
-    if (meta?.deleted)
+    // With no rows the page says nothing about the stream: one look tells deleted from missing.
+    const deleted =
+      rows.length > 0 ? rows[0]!.deleted === true : (await this.getStreamMetadata(streamId))?.deleted;
+    if (deleted)
       throw new AppError('stream_deleted', `stream ${streamId} was deleted`, { extra: { streamId } });
     if (rows.length === 0 && !(await this.streamExists(streamId))) {
       throw new AppError('stream_not_found', `stream ${streamId} does not exist`, { extra: { streamId } });

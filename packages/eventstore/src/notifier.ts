@@ -19,8 +19,6 @@ export class Notifier extends EventEmitter<{ position: [number]; erased: [string
   #closed = false;
   #started: Promise<void> | null = null;
   #retryMs = 100;
-  /** Counts notifications, so a caller can tell whether one arrived since it last looked. */
-  stamps = 0;
   lastPosition = 0;
 
   constructor(clientConfig: pg.ClientConfig, logger?: Logger) {
@@ -42,7 +40,6 @@ export class Notifier extends EventEmitter<{ position: [number]; erased: [string
     client.on('notification', (msg) => {
       if (msg.channel === POSITIONS_CHANNEL) {
         const position = Number(msg.payload);
-        this.stamps++;
         if (position > this.lastPosition) this.lastPosition = position;
         this.emit('position', position);
       } else if (msg.channel === ERASURES_CHANNEL && msg.payload) {
@@ -81,25 +78,6 @@ export class Notifier extends EventEmitter<{ position: [number]; erased: [string
         },
       );
     }, delay).unref();
-  }
-
-  /**
-   * Resolves at the next stamp notification (or reconnect), or after `timeoutMs`, or at once when
-   * one arrived after `sinceStamps` was read.
-   */
-  waitForStamp(sinceStamps: number, timeoutMs: number): Promise<void> {
-    if (this.stamps !== sinceStamps) return Promise.resolve();
-    return new Promise((resolve) => {
-      const done = (): void => {
-        clearTimeout(timer);
-        this.off('position', done);
-        this.off('reconnected', done);
-        resolve();
-      };
-      const timer = setTimeout(done, timeoutMs);
-      this.on('position', done);
-      this.on('reconnected', done);
-    });
   }
 
   /** Resolves once the log is known to reach past `position`, or after `timeoutMs`. */

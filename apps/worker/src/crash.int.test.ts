@@ -1,7 +1,7 @@
-// Crash safety (issue 3) with real processes: a worker SIGKILLed under load loses and duplicates
-// no accepted command; two workers of one context share its commands; a relay SIGKILLed mid-stream
-// hands over without losing or repeating an event. Once on NATS JetStream + Redis, once on
-// PostgreSQL alone.
+// Crash safety (issue 3) with real processes: a worker SIGKILLed with 1,000 commands in flight, or
+// under live load, loses and duplicates no accepted command; two workers of one context share its
+// commands; a relay SIGKILLed mid-stream hands over without losing or repeating an event. Once on
+// NATS JetStream + Redis, once on PostgreSQL alone.
 import { after, before, describe, it } from 'node:test';
 import assert from 'node:assert/strict';
 import { spawn, type ChildProcess } from 'node:child_process';
@@ -101,11 +101,11 @@ for (const transport of transports) {
     const prefix = `c${randomUUID().slice(0, 8)}`;
     let env: Record<string, string>;
 
-    const startWorker = (logLevel = 'warn'): Child => {
+    const startWorker = (logLevel = 'warn', heartbeatMs = 200): Child => {
       const child = spawnRole('apps/worker/src/main.ts', ['--context', 'catalog'], {
         ...env,
         LOG_LEVEL: logLevel,
-        WORKER_HEARTBEAT_MS: '200',
+        WORKER_HEARTBEAT_MS: String(heartbeatMs),
         WORKER_LEASE_MS: String(LEASE_MS),
         WORKER_POOL_SIZE: '8',
       });
@@ -157,16 +157,110 @@ for (const transport of transports) {
       await db?.drop();
     });
 
-    it('SIGKILLs a worker under 1,000 commands and starts another: every 200/202 is applied exactly once', async () => {
-      const first = startWorker();
-      await waitUntil('the first worker to register', async () => (await liveWorkers()).length === 1);
+    /** PetUpdated events carrying a tag of this run, counted per tag. */
+    const appliedTags = async (run: string): Promise<Map<string, number>> => {
+      const { rows } = await sql.query<{ tag: string; n: string }>(
+        `SELECT t->>'name' AS tag, count(*) AS n
+           FROM eventstore.events, jsonb_array_elements(data->'tags') t
+          WHERE type = 'PetUpdated' AND t->>'name' LIKE $1
+          GROUP BY 1`,
+        [`${run}-%`],
+      );
+      return new Map(rows.map((r) => [r.tag, Number(r.n)]));
+    };
 
+    const createPets = async (count: number): Promise<string[]> => {
       const pets: string[] = [];
-      await pool(50, 16, async (i) => {
+      await pool(count, 16, async (i) => {
         const res = await json('POST', '/api/pets', { name: `Pet ${i}` });
         assert.equal(res.status, 201);
         pets.push(((await res.json()) as { id: string }).id);
       });
+      return pets;
+    };
+
+    const waitForStatus = async (location: string): Promise<string> => {
+      let status = 'pending';
+      const deadline = Date.now() + 60_000;
+      while (status === 'pending' && Date.now() < deadline) {
+        status = ((await (await fetch(base + location)).json()) as { status: string }).status;
+        if (status === 'pending') await sleep(100);
+      }
+      return status;
+    };
+
+    it('SIGKILLs a worker with 1,000 commands in flight and starts another: each applied exactly once', async () => {
+      // A long heartbeat keeps the paused worker registered, so the gateway accepts all 1,000.
+      const first = startWorker('warn', 5_000);
+      await waitUntil('the first worker to register', async () => (await liveWorkers()).length === 1);
+      const pets = await createPets(50);
+
+      // Pause the worker, then send 1,000 commands at once: each is accepted (202) and waits.
+      first.proc.kill('SIGSTOP');
+      const run = randomUUID().slice(0, 8);
+      const total = 1000;
+      const answers = await Promise.all(
+        Array.from({ length: total }, async (_, i) => {
+          const tag = `${run}-${i}`;
+          const res = await json('PUT', `/api/pets/${pets[i % pets.length]!}`, {
+            name: `Pet ${i % pets.length}`,
+            tags: [{ name: tag }],
+          });
+          await res.body?.cancel();
+          return { tag, status: res.status, location: String(res.headers.get('location')) };
+        }),
+      );
+      const statuses = answers.map((a) => a.status);
+      assert.ok(
+        statuses.every((s) => s === 202),
+        `all 202: ${JSON.stringify(statuses.filter((s) => s !== 202))}`,
+      );
+      const queued = await messaging.commands.depth('catalog');
+
+      // Let it work, and kill it as soon as it has applied a few: it dies holding commands.
+      first.proc.kill('SIGCONT');
+      await waitUntil(
+        'the first worker to apply some',
+        async () => (await appliedTags(run)).size >= 20,
+        30_000,
+      );
+      await kill(first);
+      const appliedAtKill = (await appliedTags(run)).size;
+      const inFlight = total - appliedAtKill;
+      assert.ok(inFlight >= total / 2, `most commands still in flight at the kill (${inFlight})`);
+
+      startWorker('warn');
+      const ends = await Promise.all(answers.map((a) => waitForStatus(a.location)));
+      assert.deepEqual(
+        ends.filter((s) => s !== 'succeeded'),
+        [],
+        'every accepted command ends succeeded',
+      );
+
+      const counts = await appliedTags(run);
+      const lost = answers.filter((a) => !counts.has(a.tag)).map((a) => a.tag);
+      assert.deepEqual(lost, [], 'no accepted command is lost');
+      const twice = [...counts].filter(([, n]) => n !== 1);
+      assert.deepEqual(twice, [], 'no command applied twice');
+      const dupes = await sql.query(
+        `SELECT metadata->>'commandId' AS id, count(*) FROM eventstore.events
+          GROUP BY 1 HAVING count(*) > 1`,
+      );
+      assert.deepEqual(dupes.rows, [], 'one event per command id');
+      console.log(
+        `[${transport.name}] 1,000 accepted (202), ${queued} waiting in the queue; worker killed ` +
+          `after applying ${appliedAtKill}, so ${inFlight} in flight; the new worker applied the ` +
+          `rest: ${counts.size} applied once each, none lost, none twice`,
+      );
+      for (const c of children) await kill(c, 'SIGTERM');
+      await waitUntil('the workers to deregister', async () => (await liveWorkers()).length === 0, 30_000);
+    });
+
+    it('SIGKILLs a worker under a live load of 1,000 commands and starts another: every 200/202 is applied once', async () => {
+      const first = startWorker();
+      await waitUntil('the first worker to register', async () => (await liveWorkers()).length === 1);
+
+      const pets = await createPets(50);
 
       const run = randomUUID().slice(0, 8);
       const total = 1000;
@@ -204,25 +298,12 @@ for (const transport of transports) {
       // Every 202 ends succeeded (the new worker takes what the dead one held once its lease runs out).
       await Promise.all(
         pending.map(async ({ tag, location }) => {
-          let status = 'pending';
-          const deadline = Date.now() + 30_000;
-          while (status === 'pending' && Date.now() < deadline) {
-            status = ((await (await fetch(base + location)).json()) as { status: string }).status;
-            if (status === 'pending') await sleep(100);
-          }
-          assert.equal(status, 'succeeded', `command for ${tag} at ${location}`);
+          assert.equal(await waitForStatus(location), 'succeeded', `command for ${tag} at ${location}`);
         }),
       );
 
       // Exactly once, by content: each accepted tag is in one PetUpdated event; no command twice.
-      const { rows } = await sql.query<{ tag: string; n: string }>(
-        `SELECT t->>'name' AS tag, count(*) AS n
-           FROM eventstore.events, jsonb_array_elements(data->'tags') t
-          WHERE type = 'PetUpdated' AND t->>'name' LIKE $1
-          GROUP BY 1`,
-        [`${run}-%`],
-      );
-      const counts = new Map(rows.map((r) => [r.tag, Number(r.n)]));
+      const counts = await appliedTags(run);
       const lost = accepted.filter((tag) => !counts.has(tag));
       assert.deepEqual(lost, [], 'no accepted command is lost');
       const twice = [...counts].filter(([, n]) => n !== 1);

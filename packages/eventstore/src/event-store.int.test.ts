@@ -355,6 +355,33 @@ describe('the global log', () => {
     }
     assert.notEqual(events[0]!.position, null, 'the sweeper stamped it');
   });
+
+  it('forgets the gaps of rolled-back appends, also when every stamp happens inside an append', async () => {
+    const gaps = async () =>
+      Number((await store.pool.query<{ n: string }>('SELECT count(*) AS n FROM eventstore.gaps')).rows[0]!.n);
+    const client = new pg.Client({ connectionString: db.url });
+    await client.connect();
+    // Seqs taken and never committed: the sequencer sees holes below the next appends' seqs.
+    for (let i = 0; i < 20; i++) {
+      await client.query('BEGIN');
+      await client.query(
+        `SELECT eventstore.append($1, 1, ARRAY[$2::uuid], ARRAY['RolledBack'], '[{}]', '[{}]', ARRAY[1])`,
+        [stream('rollback'), randomUUID()],
+      );
+      await client.query('ROLLBACK');
+    }
+    await client.end();
+    // One appender at a time stamps inside its own append; the sweeper finds nothing to stamp.
+    const id = stream('after-rollback');
+    let seen = 0;
+    for (let v = 1; v <= 5; v++) {
+      const r = await store.append(id, [ev('AfterRollback')], { expectedVersion: v });
+      assert.equal(r.position, (await store.readStream(id)).at(-1)!.position);
+      seen = Math.max(seen, await gaps());
+    }
+    assert.ok(seen > 0, 'the rolled-back seqs were gaps for a while');
+    assert.equal(await gaps(), 0, 'and are forgotten once no transaction can fill them');
+  });
 });
 
 describe('snapshots', () => {

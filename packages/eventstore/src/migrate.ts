@@ -4,10 +4,13 @@ import type { Pool } from 'pg';
 const schemaDir = new URL('./schema/', import.meta.url);
 /** Serialises schema changes between processes starting at the same time. */
 const MIGRATION_LOCK = [7245301, 0] as const;
+/** CREATE OR REPLACE definitions applied after the migrations on every start. */
+const FUNCTIONS_FILE = 'functions.sql';
 
 /**
  * Brings the event store's schema up to date: applies each `schema/NNN-*.sql` not applied yet, in
- * order, each in its own transaction, under an advisory lock so that concurrent starts are safe.
+ * order, each in its own transaction, then (re)defines the functions in `schema/functions.sql`,
+ * all under an advisory lock so that concurrent starts are safe.
  */
 export async function migrate(pool: Pool): Promise<string[]> {
   const files = (await readdir(schemaDir)).filter((f) => /^\d{3}-.*\.sql$/.test(f)).sort();
@@ -37,6 +40,8 @@ export async function migrate(pool: Pool): Promise<string[]> {
       }
       applied.push(file);
     }
+    // The functions are replaced on every start, so they always match this version of the code.
+    await client.query(await readFile(new URL(FUNCTIONS_FILE, schemaDir), 'utf8'));
   } finally {
     await client.query('SELECT pg_advisory_unlock($1, $2)', [...MIGRATION_LOCK]).catch(() => undefined);
     client.release();

@@ -1,0 +1,272 @@
+-- The event store's functions: the sequencer, append and its helpers. Unlike the numbered
+-- migrations, this file is applied on every start (after them, under the same lock), so a
+-- database made by an older version gets the current definitions. Keep every statement
+-- idempotent: CREATE OR REPLACE only.
+
+-- Stamp everything that has become visible since the last stamp. The caller holds the sequencer
+-- lock. Returns the number of events stamped.
+CREATE OR REPLACE FUNCTION eventstore.stamp_locked(p_limit int) RETURNS int
+LANGUAGE plpgsql
+-- Runs while the sequencer lock is held: a JIT compile here (on a poor estimate) stalls everyone,
+-- and so would a generic plan, which takes `seq > $1` for a third of the table and scans it all.
+SET jit = off
+SET plan_cache_mode = force_custom_plan
+AS $$
+DECLARE
+  v_xmin xid8;
+  v_last bigint;
+  v_tail_seq bigint;
+  v_high bigint;
+  v_has_gaps boolean;
+  v_cand bigint[];
+  v_n int;
+  v_new_high bigint;
+BEGIN
+  -- v_xmin is read before the candidates: a gap whose horizon is at or below it belongs to a
+  -- transaction that had ended before the candidates' snapshot, so if it is not seen now it never
+  -- will be. (Real queries, not PL/pgSQL expressions, which would see an older snapshot.)
+  SELECT pg_snapshot_xmin(pg_current_snapshot()),
+         coalesce(t.position_end, 0), t.seq_end,
+         coalesce((SELECT seq_end FROM eventstore.runs ORDER BY seq_start DESC LIMIT 1), 0),
+         (SELECT gap_count > 0 FROM eventstore.sequencer WHERE id = 1)
+    INTO v_xmin, v_last, v_tail_seq, v_high, v_has_gaps
+    FROM (SELECT 1) one
+    LEFT JOIN (SELECT position_end, seq_end FROM eventstore.runs ORDER BY position_end DESC LIMIT 1) t ON true;
+
+  IF v_has_gaps THEN
+    SELECT array_agg(seq ORDER BY seq) INTO v_cand FROM (
+      (SELECT seq FROM eventstore.events WHERE seq > v_high ORDER BY seq LIMIT p_limit)
+      UNION ALL
+      (SELECT g.seq FROM eventstore.gaps g
+         CROSS JOIN LATERAL (SELECT 1 FROM eventstore.events e WHERE e.seq = g.seq LIMIT 1) visible)
+    ) c;
+  ELSE
+    SELECT array_agg(seq ORDER BY seq) INTO v_cand
+      FROM (SELECT seq FROM eventstore.events WHERE seq > v_high ORDER BY seq LIMIT p_limit) c;
+  END IF;
+  v_n := coalesce(cardinality(v_cand), 0);
+
+  IF v_n > 0 THEN
+    v_new_high := greatest(v_high, v_cand[v_n]);
+    IF v_cand[1] = v_high + 1 AND v_new_high - v_high = v_n AND v_tail_seq = v_high THEN
+      -- The common case: the new seqs follow on from the newest run, which just grows.
+      UPDATE eventstore.runs SET position_end = v_last + v_n, seq_end = v_new_high
+       WHERE position_end = v_last;
+    ELSE
+      -- Runs of consecutive seqs, numbered in seq order after the last position.
+      INSERT INTO eventstore.runs (position_end, seq_start, seq_end)
+      SELECT v_last + sum(n) OVER (ORDER BY seq_start), seq_start, seq_end
+      FROM (
+        SELECT min(s) AS seq_start, max(s) AS seq_end, count(*) AS n
+        FROM (SELECT s, s - row_number() OVER (ORDER BY s) AS grp FROM unnest(v_cand) AS s) c
+        GROUP BY grp
+      ) r;
+      -- Seqs skipped on the way to the new high-water mark are gaps until proven permanent.
+      INSERT INTO eventstore.gaps (seq, horizon)
+      SELECT s, NULL FROM (
+        SELECT generate_series(v_high + 1, v_new_high) AS s
+        EXCEPT ALL
+        SELECT unnest(v_cand)
+      ) missing;
+      v_has_gaps := true;
+    END IF;
+    -- Tell listeners (subscriptions, appenders waiting for their positions) how far the log goes.
+    PERFORM pg_notify('eventstore_positions', (v_last + v_n)::text);
+  END IF;
+
+  IF v_has_gaps THEN
+    DELETE FROM eventstore.gaps g
+    WHERE g.seq <= v_high AND (g.seq = ANY (v_cand) OR g.horizon <= v_xmin);
+    -- A new gap's horizon: the next xid to be assigned, read after the candidates. The gap's seq
+    -- lies below a seq that had committed when the candidates were read, so it was allocated
+    -- before this snapshot, and its appender took its xid before its seq (see append): that xid
+    -- is below this snapshot's xmax. Any stamper may vouch for it, also one stamping inside an
+    -- append's own transaction; the gap is forgotten once every xid below the horizon has ended.
+    UPDATE eventstore.gaps SET horizon = pg_snapshot_xmax(pg_current_snapshot()) WHERE horizon IS NULL;
+    UPDATE eventstore.sequencer SET gap_count = (SELECT count(*) FROM eventstore.gaps) WHERE id = 1;
+  END IF;
+  RETURN v_n;
+END $$;
+
+-- Stamp everything visible now; safe to call from anywhere at any time (the sweeper does).
+-- Returns the last position assigned.
+CREATE OR REPLACE FUNCTION eventstore.stamp(p_limit int DEFAULT 100000) RETURNS bigint
+LANGUAGE plpgsql AS $$
+BEGIN
+  PERFORM pg_advisory_xact_lock(7245301, 1);
+  LOOP
+    EXIT WHEN eventstore.stamp_locked(p_limit) < p_limit;
+  END LOOP;
+  RETURN coalesce((SELECT position_end FROM eventstore.runs ORDER BY position_end DESC LIMIT 1), 0);
+END $$;
+
+-- The global position of one seq, or NULL while it is not stamped. (PL/pgSQL rather than SQL: its
+-- plan is cached, where an SQL function is planned anew on every call.)
+CREATE OR REPLACE FUNCTION eventstore.position_of(p_seq bigint) RETURNS bigint
+LANGUAGE plpgsql STABLE AS $$
+DECLARE
+  v_end bigint;
+  v_seq_end bigint;
+BEGIN
+  SELECT position_end, seq_end INTO v_end, v_seq_end
+    FROM eventstore.runs WHERE seq_start <= p_seq ORDER BY seq_start DESC LIMIT 1;
+  RETURN CASE WHEN v_seq_end >= p_seq THEN v_end - (v_seq_end - p_seq) END;
+END $$;
+
+-- True when some committed event still awaits its position.
+CREATE OR REPLACE FUNCTION eventstore.has_unstamped() RETURNS boolean
+LANGUAGE plpgsql STABLE AS $$
+BEGIN
+  RETURN (SELECT max(seq) FROM eventstore.events)
+           > coalesce((SELECT seq_end FROM eventstore.runs ORDER BY seq_start DESC LIMIT 1), 0)
+      OR ((SELECT gap_count FROM eventstore.sequencer WHERE id = 1) > 0 AND EXISTS (
+            SELECT 1 FROM eventstore.gaps g
+            CROSS JOIN LATERAL (SELECT 1 FROM eventstore.events e WHERE e.seq = g.seq LIMIT 1) visible));
+END $$;
+
+-- The position of the last of p_seqs once all of them are stamped, else NULL.
+CREATE OR REPLACE FUNCTION eventstore.position_when_stamped(p_max_seq bigint, p_seqs bigint[]) RETURNS bigint
+LANGUAGE plpgsql STABLE AS $$
+DECLARE
+  v_position bigint := eventstore.position_of(p_max_seq);
+BEGIN
+  IF v_position IS NULL THEN
+    RETURN NULL;
+  END IF;
+  IF (SELECT gap_count FROM eventstore.sequencer WHERE id = 1) > 0
+     AND EXISTS (SELECT 1 FROM eventstore.gaps WHERE seq = ANY (p_seqs)) THEN
+    RETURN NULL;
+  END IF;
+  RETURN v_position;
+END $$;
+
+-- With the sequencer lock held: stamp until all of p_seqs are stamped; returns the last one's position.
+CREATE OR REPLACE FUNCTION eventstore.stamp_until(p_max_seq bigint, p_seqs bigint[]) RETURNS bigint
+LANGUAGE plpgsql AS $$
+DECLARE
+  v_position bigint;
+BEGIN
+  LOOP
+    PERFORM eventstore.stamp_locked(100000);
+    v_position := eventstore.position_when_stamped(p_max_seq, p_seqs);
+    IF v_position IS NOT NULL THEN
+      RETURN v_position;
+    END IF;
+  END LOOP;
+END $$;
+
+-- For appenders whose events were committed without a position: wait for the sequencer lock,
+-- stamp everything visible (their events included: they are committed) and return the position of
+-- each given seq. A process sends the seqs of all its waiting appenders in one call, so under load
+-- one stamp serves many appends and no appender waits for a notification.
+CREATE OR REPLACE FUNCTION eventstore.locate(p_seqs bigint[]) RETURNS TABLE (seq bigint, "position" bigint)
+LANGUAGE plpgsql AS $$
+BEGIN
+  PERFORM pg_advisory_xact_lock(7245301, 1);
+  LOOP
+    EXIT WHEN eventstore.stamp_locked(100000) < 100000;
+  END LOOP;
+  RETURN QUERY SELECT s, eventstore.position_of(s) FROM unnest(p_seqs) AS s;
+END $$;
+
+-- Append events to one stream, atomically (p_data and p_metadata are JSON arrays, one element per
+-- event). p_expected: the version the first new event gets (seed
+-- 000's version tag), 0 for any version, -1 for "the stream must not exist".
+-- Returns status 'ok' with the last event's version, its position when the sequencer lock was free
+-- (stamped in this same transaction, so the append costs one commit), else NULL with the seqs to
+-- pass to eventstore.locate; or 'wrong_version' with the current version, 'stream_deleted',
+-- 'duplicate' (every event id is stored already: the first result) or 'event_id_conflict'.
+-- When another append wins the race for the same version, it raises SQLSTATE OM409 so that nothing
+-- of this one is written: call eventstore.append_outcome to learn why.
+CREATE OR REPLACE FUNCTION eventstore.append(
+  p_stream text,
+  p_expected bigint,
+  p_ids uuid[],
+  p_types text[],
+  p_data jsonb,
+  p_metadata jsonb,
+  p_schema_versions int[],
+  p_own_transaction boolean DEFAULT false,
+  OUT status text,
+  OUT version bigint,
+  OUT "position" bigint,
+  OUT seqs bigint[]
+)
+LANGUAGE plpgsql AS $$
+DECLARE
+  v_n int := cardinality(p_ids);
+  v_cur bigint;
+  v_first bigint;
+  v_max_seq bigint;
+BEGIN
+  IF EXISTS (SELECT 1 FROM eventstore.streams s WHERE s.stream_id = p_stream AND s.deleted_at IS NOT NULL) THEN
+    status := 'stream_deleted';
+    RETURN;
+  END IF;
+  SELECT coalesce(max(e.version), 0) INTO v_cur FROM eventstore.events e WHERE e.stream_id = p_stream;
+  v_first := CASE WHEN p_expected > 0 THEN p_expected WHEN p_expected = -1 THEN 1 ELSE v_cur + 1 END;
+  IF v_first <> v_cur + 1 OR (p_expected = 0 AND EXISTS (SELECT 1 FROM eventstore.events e WHERE e.id = p_ids[1])) THEN
+    SELECT o.status, o.version, o."position" INTO status, version, "position"
+      FROM eventstore.append_outcome(p_stream, p_ids) o;
+    RETURN;
+  END IF;
+
+  -- The sequencer forgets a gap only once every xid older than it has ended, so this transaction
+  -- must hold an xid before it takes a seq.
+  PERFORM pg_current_xact_id();
+  WITH ins AS (
+    INSERT INTO eventstore.events AS e (seq, stream_id, version, id, type, schema_version, data, metadata)
+    SELECT nextval('eventstore.event_seq'), p_stream, v_first + u.ord - 1, u.id, u.type, u.sv,
+           p_data -> (u.ord::int - 1), coalesce(p_metadata -> (u.ord::int - 1), '{}')
+    FROM (
+      SELECT * FROM unnest(p_ids, p_types, p_schema_versions) WITH ORDINALITY AS x(id, type, sv, ord)
+      ORDER BY x.ord
+    ) u
+    ON CONFLICT DO NOTHING
+    RETURNING e.seq
+  )
+  SELECT array_agg(ins.seq) INTO seqs FROM ins;
+  IF coalesce(cardinality(seqs), 0) <> v_n THEN
+    RAISE EXCEPTION USING ERRCODE = 'OM409', MESSAGE = 'append conflict';
+  END IF;
+  status := 'ok';
+  version := v_first + v_n - 1;
+  v_max_seq := (SELECT max(x) FROM unnest(seqs) x);
+  -- Uncontended: stamp in this same transaction. Contended: leave it to the stamper of the moment.
+  -- Only when the caller says this append is its transaction's one statement: the lock is held
+  -- until commit, and a longer transaction would hold up every other appender's position with it.
+  IF p_own_transaction AND pg_try_advisory_xact_lock(7245301, 1) THEN
+    "position" := eventstore.stamp_until(v_max_seq, seqs);
+  END IF;
+END $$;
+
+-- Why an append did not go through: 'duplicate' when all its event ids are stored in the stream
+-- (with the first append's version and position), 'event_id_conflict' when some ids are stored,
+-- else 'wrong_version' with the stream's current version.
+CREATE OR REPLACE FUNCTION eventstore.append_outcome(
+  p_stream text, p_ids uuid[], OUT status text, OUT version bigint, OUT "position" bigint
+)
+LANGUAGE plpgsql AS $$
+DECLARE
+  v_found int;
+  v_max_seq bigint;
+BEGIN
+  SELECT count(*), max(e.version), max(e.seq) INTO v_found, version, v_max_seq
+    FROM eventstore.events e WHERE e.id = ANY (p_ids) AND e.stream_id = p_stream;
+  IF v_found = cardinality(p_ids) THEN
+    status := 'duplicate';
+    "position" := eventstore.position_of(v_max_seq);
+    IF "position" IS NULL THEN
+      PERFORM eventstore.stamp();
+      "position" := eventstore.position_of(v_max_seq);
+    END IF;
+    RETURN;
+  END IF;
+  IF v_found > 0 OR EXISTS (SELECT 1 FROM eventstore.events e WHERE e.id = ANY (p_ids)) THEN
+    status := 'event_id_conflict';
+    version := NULL;
+    RETURN;
+  END IF;
+  status := 'wrong_version';
+  SELECT coalesce(max(e.version), 0) INTO version FROM eventstore.events e WHERE e.stream_id = p_stream;
+END $$;

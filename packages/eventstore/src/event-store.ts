@@ -429,9 +429,7 @@ export class EventStore {
 
   /** Stamps whatever committed events still lack a position (a writer died between its commit and its stamp). */
   async stampPending(): Promise<number> {
-    const { rows } = await this.pool.query<{ pending: boolean }>(
-      'SELECT eventstore.has_unstamped() AS pending',
-    );
+    const { rows } = await this.pool.query<{ pending: boolean }>('SELECT eventstore.sweep_due() AS pending');
     if (!rows[0]?.pending) return this.headPosition();
     const r = await this.pool.query<{ p: string }>('SELECT eventstore.stamp() AS p');
     return Number(r.rows[0]?.p ?? 0);

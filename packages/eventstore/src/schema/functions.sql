@@ -13,6 +13,7 @@ SET jit = off
 SET plan_cache_mode = force_custom_plan
 AS $$
 DECLARE
+  v_fresh boolean;
   v_xmin xid8;
   v_last bigint;
   v_tail_seq bigint;
@@ -22,14 +23,19 @@ DECLARE
   v_n int;
   v_new_high bigint;
 BEGIN
-  -- v_xmin is read before the candidates: a gap whose horizon is at or below it belongs to a
-  -- transaction that had ended before the candidates' snapshot, so if it is not seen now it never
-  -- will be. (Real queries, not PL/pgSQL expressions, which would see an older snapshot.)
-  SELECT pg_snapshot_xmin(pg_current_snapshot()),
+  -- A transaction with no xid yet gets one younger than every xid of a transaction that could still
+  -- fill a gap seen below (appenders take theirs before their seqs): only it may vouch for a gap's
+  -- horizon. (A snapshot's xmax will not do: it is the last completed xid + 1, and a transaction
+  -- still running may hold that very xid.) v_xmin is read before the candidates: a gap whose
+  -- horizon is at or below it belongs to a transaction that had ended before the candidates'
+  -- snapshot, so if it is not seen now it never will be. (Real queries, not PL/pgSQL expressions,
+  -- which would see an older snapshot.)
+  SELECT pg_current_xact_id_if_assigned() IS NULL,
+         pg_snapshot_xmin(pg_current_snapshot()),
          coalesce(t.position_end, 0), t.seq_end,
          coalesce((SELECT seq_end FROM eventstore.runs ORDER BY seq_start DESC LIMIT 1), 0),
          (SELECT gap_count > 0 FROM eventstore.sequencer WHERE id = 1)
-    INTO v_xmin, v_last, v_tail_seq, v_high, v_has_gaps
+    INTO v_fresh, v_xmin, v_last, v_tail_seq, v_high, v_has_gaps
     FROM (SELECT 1) one
     LEFT JOIN (SELECT position_end, seq_end FROM eventstore.runs ORDER BY position_end DESC LIMIT 1) t ON true;
 
@@ -77,12 +83,10 @@ BEGIN
   IF v_has_gaps THEN
     DELETE FROM eventstore.gaps g
     WHERE g.seq <= v_high AND (g.seq = ANY (v_cand) OR g.horizon <= v_xmin);
-    -- A new gap's horizon: the next xid to be assigned, read after the candidates. The gap's seq
-    -- lies below a seq that had committed when the candidates were read, so it was allocated
-    -- before this snapshot, and its appender took its xid before its seq (see append): that xid
-    -- is below this snapshot's xmax. Any stamper may vouch for it, also one stamping inside an
-    -- append's own transaction; the gap is forgotten once every xid below the horizon has ended.
-    UPDATE eventstore.gaps SET horizon = pg_snapshot_xmax(pg_current_snapshot()) WHERE horizon IS NULL;
+    -- A stamp inside an append cannot vouch: the sweeper's stamps (sweep_due) set the horizons.
+    IF v_fresh THEN
+      UPDATE eventstore.gaps SET horizon = pg_current_xact_id() WHERE horizon IS NULL;
+    END IF;
     UPDATE eventstore.sequencer SET gap_count = (SELECT count(*) FROM eventstore.gaps) WHERE id = 1;
   END IF;
   RETURN v_n;
@@ -111,6 +115,15 @@ BEGIN
   SELECT position_end, seq_end INTO v_end, v_seq_end
     FROM eventstore.runs WHERE seq_start <= p_seq ORDER BY seq_start DESC LIMIT 1;
   RETURN CASE WHEN v_seq_end >= p_seq THEN v_end - (v_seq_end - p_seq) END;
+END $$;
+
+-- True when the sweeper should stamp: an event awaits its position, or gaps await a horizon or
+-- their end. (Stamps inside appends cannot vouch for a gap's horizon; without the sweeper the
+-- gaps of rolled-back appends would pile up under a steady load of single appends.)
+CREATE OR REPLACE FUNCTION eventstore.sweep_due() RETURNS boolean
+LANGUAGE plpgsql STABLE AS $$
+BEGIN
+  RETURN (SELECT gap_count > 0 FROM eventstore.sequencer WHERE id = 1) OR eventstore.has_unstamped();
 END $$;
 
 -- True when some committed event still awaits its position.

@@ -93,7 +93,6 @@ export class CommandDispatcher {
     });
     try {
       try {
-        await this.statuses.accepted(envelope.commandId, context);
         await this.#options.commands.send(envelope);
       } catch (err) {
         // Not accepted, so nothing happened: the client may simply try again.
@@ -113,10 +112,28 @@ export class CommandDispatcher {
       });
       const status = await Promise.race([reply, timeout]);
       clearTimeout(timer);
-      return status ? { kind: 'completed', status } : { kind: 'pending', commandId: envelope.commandId };
+      if (status) return { kind: 'completed', status };
+      return await this.#pending(envelope.commandId, context);
     } finally {
       this.#waiting.delete(envelope.commandId);
     }
+  }
+
+  /**
+   * The reply is late: record the command as pending for its status URL. Only now, so that a
+   * command answered in time costs no status write here (the worker records every outcome).
+   */
+  async #pending(commandId: string, context: string): Promise<Outcome> {
+    try {
+      if (!(await this.statuses.accepted(commandId, context))) {
+        const status = await this.statuses.get(commandId);
+        if (status && status.status !== 'pending') return { kind: 'completed', status };
+      }
+    } catch (err) {
+      // The command is enqueued all the same; its status appears once the worker records it.
+      this.#options.logger.warn({ err, commandId }, 'could not record the command as pending');
+    }
+    return { kind: 'pending', commandId };
   }
 
   async #depth(context: string): Promise<number> {

@@ -44,7 +44,11 @@ export class CommandStatusStore {
     this.#ttlMs = options.ttlMs ?? 24 * 3600_000;
   }
 
-  async accepted(commandId: string, context: string): Promise<void> {
+  /**
+   * Records a command as pending unless its outcome is recorded already; false when it is (the
+   * worker was faster).
+   */
+  async accepted(commandId: string, context: string): Promise<boolean> {
     const status: CommandStatus = {
       status: 'pending',
       commandId,
@@ -52,14 +56,17 @@ export class CommandStatusStore {
       acceptedAt: new Date().toISOString(),
     };
     // Never overwrite an outcome a fast worker already wrote.
-    await this.#kv.setIfAbsent(KEY(commandId), JSON.stringify(status), { ttlMs: this.#ttlMs });
+    return this.#kv.setIfAbsent(KEY(commandId), JSON.stringify(status), { ttlMs: this.#ttlMs });
   }
 
   /** Records the outcome and tells the waiting gateway (if any). */
   async completed(status: Exclude<CommandStatus, { status: 'pending' }>, replyTo?: string): Promise<void> {
     const json = JSON.stringify(status);
-    await this.#kv.set(KEY(status.commandId), json, { ttlMs: this.#ttlMs });
-    if (replyTo) await this.#kv.publish(replyTo, json);
+    // Both at once: the waiting gateway answers from the reply; the record serves the status URL.
+    await Promise.all([
+      this.#kv.set(KEY(status.commandId), json, { ttlMs: this.#ttlMs }),
+      replyTo ? this.#kv.publish(replyTo, json) : undefined,
+    ]);
   }
 
   async get(commandId: string): Promise<CommandStatus | null> {

@@ -139,8 +139,14 @@ export interface KeyValueStore {
   /** Sets only when the key is absent; true when this call set it (the first of racing callers). */
   setIfAbsent(key: string, value: string, options?: { ttlMs?: number }): Promise<boolean>;
   delete(key: string): Promise<void>;
-  /** Live keys starting with `prefix`, with their values (small sets: registries, not data). */
-  scan(prefix: string): Promise<Map<string, string>>;
+  /**
+   * Sets a member of a group (a registry: the live workers of a context), which expires after
+   * `ttlMs` unless set again.
+   */
+  setMember(group: string, member: string, value: string, options: { ttlMs: number }): Promise<void>;
+  deleteMember(group: string, member: string): Promise<void>;
+  /** The group's live members with their values; costs the group's size, never the store's. */
+  members(group: string): Promise<Map<string, string>>;
   /** Delivers to every current subscriber of the channel, in every process; not durable. */
   publish(channel: string, message: string): Promise<void>;
   /** Resolves once the subscription is in place; returns the unsubscribe function. */

@@ -10,6 +10,7 @@ export interface WorkerInfo {
   readonly startedAt: string;
 }
 
+/** A context's workers are the members of the group `workers/<context>`. */
 const PREFIX = 'workers/';
 
 /**
@@ -22,6 +23,7 @@ export class WorkerRegistry {
   readonly #heartbeatMs: number;
   readonly #cache = new Map<string, { at: number; workers: WorkerInfo[] }>();
   readonly #cacheMs: number;
+  readonly #lookups = new Map<string, Promise<WorkerInfo[]>>();
 
   constructor(kv: KeyValueStore, options: { heartbeatMs?: number; cacheMs?: number } = {}) {
     this.#kv = kv;
@@ -32,10 +34,10 @@ export class WorkerRegistry {
   /** Keeps a worker registered until the returned function is called (which deregisters it at once). */
   async register(info: Omit<WorkerInfo, 'inFlight'>, inFlight: () => number): Promise<() => Promise<void>> {
     const ttlMs = this.#heartbeatMs * 3;
-    const keys = info.contexts.map((c) => `${PREFIX}${c}/${info.workerId}`);
+    const groups = info.contexts.map((c) => `${PREFIX}${c}`);
     const beat = async (): Promise<void> => {
       const value = JSON.stringify({ ...info, inFlight: inFlight() });
-      await Promise.all(keys.map((k) => this.#kv.set(k, value, { ttlMs })));
+      await Promise.all(groups.map((g) => this.#kv.setMember(g, info.workerId, value, { ttlMs })));
     };
     await beat();
     let stopped = false;
@@ -46,7 +48,7 @@ export class WorkerRegistry {
     return async () => {
       stopped = true;
       clearInterval(timer);
-      await Promise.all(keys.map((k) => this.#kv.delete(k)));
+      await Promise.all(groups.map((g) => this.#kv.deleteMember(g, info.workerId)));
     };
   }
 
@@ -54,7 +56,17 @@ export class WorkerRegistry {
   async workers(context: string): Promise<WorkerInfo[]> {
     const hit = this.#cache.get(context);
     if (hit && Date.now() - hit.at < this.#cacheMs) return hit.workers;
-    const found = await this.#kv.scan(`${PREFIX}${context}/`);
+    // Concurrent callers share one lookup (a burst of requests asks once, not once each).
+    let lookup = this.#lookups.get(context);
+    if (!lookup) {
+      lookup = this.#lookup(context).finally(() => this.#lookups.delete(context));
+      this.#lookups.set(context, lookup);
+    }
+    return lookup;
+  }
+
+  async #lookup(context: string): Promise<WorkerInfo[]> {
+    const found = await this.#kv.members(`${PREFIX}${context}`);
     const workers = [...found.values()].map((v) => JSON.parse(v) as WorkerInfo);
     // Only a positive answer is cached: a worker that just came up must be seen at once.
     if (workers.length > 0) this.#cache.set(context, { at: Date.now(), workers });

@@ -61,7 +61,8 @@ export function runKeyValueConformance(
         const received = inbox();
         await store.set(unique('close'), 'v', { ttlMs: 60_000 });
         await store.setIfAbsent(unique('close'), 'v', { ttlMs: 60_000 });
-        await store.scan('close:');
+        await store.setMember(unique('close'), 'm', 'v', { ttlMs: 60_000 });
+        await store.members(unique('close'));
         await store.subscribe(channel, received.handler);
         await store.publish(channel, 'x'.repeat(20_000));
         await until(() => received.messages.length === 1, 'the message');
@@ -183,37 +184,32 @@ export function runKeyValueConformance(
         });
       });
 
-      describe('scan', () => {
-        it('returns exactly the live keys with the prefix, wildcard characters taken literally', async () => {
-          const base = unique('scan');
+      describe('group members', () => {
+        it('returns exactly the live members of a group, whatever characters the names hold', async () => {
+          const base = unique('group');
           // Every character a glob (Redis MATCH) or a LIKE pattern would read as a wildcard.
-          const prefix = `${base}:a*b?c_d%e[f]g\\h/`;
-          const live = new Map([
-            [prefix, 'exact'],
-            [`${prefix}1`, 'one'],
-            [`${prefix}2`, 'two'],
-            [`${prefix}long-ttl`, 'three'],
-          ]);
-          for (const [key, value] of live) {
-            await a.set(key, value, key.endsWith('long-ttl') ? { ttlMs: 60_000 } : undefined);
+          const group = `${base}:a*b?c_d%e[f]g\\h/{x}`;
+          await a.setMember(group, 'one', '1', { ttlMs: 60_000 });
+          await b.setMember(group, 'two', '2', { ttlMs: 60_000 });
+          await a.setMember(group, 'one', '1 again', { ttlMs: 60_000 });
+          await a.setMember(group, 'short-lived', 'gone', { ttlMs: TTL_MS });
+          await a.setMember(group, 'deleted', 'gone', { ttlMs: 60_000 });
+          await b.deleteMember(group, 'deleted');
+          // Groups and keys the group's name would match if any of its characters were a wildcard.
+          for (const decoy of [`${base}:aXb?c_d%e[f]g\\h/{x}`, `${base}:a*b?cZd%e[f]g\\h/{x}`, `${group}x`]) {
+            await a.setMember(decoy, 'decoy', 'decoy', { ttlMs: 60_000 });
           }
-          await a.set(`${prefix}expired`, 'gone', { ttlMs: TTL_MS });
-          // Keys the prefix would match if any of its characters acted as a wildcard.
-          const decoys = [
-            `${base}:aXXb?c_d%e[f]g\\h/1`,
-            `${base}:a*bYc_d%e[f]g\\h/1`,
-            `${base}:a*b?cZd%e[f]g\\h/1`,
-            `${base}:a*b?c_dWWe[f]g\\h/1`,
-            `${base}:a*b?c_d%efg\\h/1`,
-            `${base}:a*b?c_d%e[f]gh/1`,
-            `${base}:a*b?c_d%e[f]g\\h`,
-            `${base}:other/1`,
-            `x${prefix}`,
-          ];
-          for (const key of decoys) await a.set(key, 'decoy');
+          await a.set(`${group}/one`, 'a plain key');
           await sleep(2 * TTL_MS);
-          assert.deepEqual(await b.scan(prefix), live);
-          assert.deepEqual(await a.scan(`${base}:nothing`), new Map());
+          assert.deepEqual(
+            await b.members(group),
+            new Map([
+              ['one', '1 again'],
+              ['two', '2'],
+            ]),
+          );
+          assert.deepEqual(await a.members(`${base}:nothing`), new Map());
+          await assert.rejects(a.setMember(group, 'no-ttl', 'v', { ttlMs: 0 }), RangeError);
         });
       });
 
@@ -226,8 +222,10 @@ export function runKeyValueConformance(
             assert.equal(await other.get(key), null);
             assert.equal(await other.setIfAbsent(key, 'theirs'), true);
             assert.equal(await a.get(key), 'mine');
-            assert.deepEqual(await other.scan(key), new Map([[key, 'theirs']]));
-            assert.deepEqual(await a.scan(key), new Map([[key, 'mine']]));
+            await a.setMember(key, 'm', 'mine', { ttlMs: 60_000 });
+            await other.setMember(key, 'm', 'theirs', { ttlMs: 60_000 });
+            assert.deepEqual(await other.members(key), new Map([['m', 'theirs']]));
+            assert.deepEqual(await a.members(key), new Map([['m', 'mine']]));
 
             const channel = unique('ns');
             const mine = inbox();

@@ -49,7 +49,7 @@ const SQL = {
         WHERE kv.expires_at <= now()
         RETURNING 1`,
   delete: 'DELETE FROM messaging.kv WHERE key = $1',
-  scan: `SELECT key, value FROM messaging.kv WHERE key LIKE $1 ESCAPE '\\' AND ${LIVE}`,
+  members: `SELECT key, value FROM messaging.kv WHERE key LIKE $1 ESCAPE '\\' AND ${LIVE}`,
   publish: 'SELECT pg_notify($1, $2)',
   // The row commits with the NOTIFY, so a listener woken by it always finds the row.
   publishStored: `WITH m AS (INSERT INTO messaging.kv_messages (payload) VALUES ($2) RETURNING id)
@@ -65,6 +65,12 @@ const SQL = {
 
 /** LIKE treats `%`, `_` and the escape character specially; a prefix must match only itself. */
 const escapeLike = (text: string): string => text.replace(/[\\%_]/g, '\\$&');
+const memberKey = (group: string, member: string): string => {
+  if (group.includes('\u0001') || member.includes('\u0001')) {
+    throw new RangeError('group and member names cannot contain U+0001');
+  }
+  return `members:${group}\u0001${member}`;
+};
 
 class PostgresKeyValueStore implements KeyValueStore {
   readonly #pool: pg.Pool;
@@ -144,10 +150,21 @@ class PostgresKeyValueStore implements KeyValueStore {
     await this.#pool.query(SQL.delete, [this.#prefix + key]);
   }
 
-  async scan(prefix: string): Promise<Map<string, string>> {
-    const pattern = `${escapeLike(this.#prefix + prefix)}%`;
-    const { rows } = await this.#pool.query<{ key: string; value: string }>(SQL.scan, [pattern]);
-    return new Map(rows.map((r) => [r.key.slice(this.#prefix.length), r.value]));
+  // A member is the key `members:<group>\u0001<member>`: a group's rows are one range of the
+  // primary key (COLLATE "C"), read with a left-anchored LIKE.
+  async setMember(group: string, member: string, value: string, options: { ttlMs: number }): Promise<void> {
+    await this.set(memberKey(group, member), value, options);
+  }
+
+  async deleteMember(group: string, member: string): Promise<void> {
+    await this.delete(memberKey(group, member));
+  }
+
+  async members(group: string): Promise<Map<string, string>> {
+    const start = this.#prefix + memberKey(group, '');
+    const pattern = `${escapeLike(start)}%`;
+    const { rows } = await this.#pool.query<{ key: string; value: string }>(SQL.members, [pattern]);
+    return new Map(rows.map((r) => [r.key.slice(start.length), r.value]));
   }
 
   async publish(channel: string, message: string): Promise<void> {

@@ -14,11 +14,41 @@ export interface RedisKeyValueStoreOptions {
   readonly logger?: Logger;
 }
 
-/** Keys SCAN asks for per round trip, and keys per MGET. */
-const BATCH = 500;
+/** Redis server time in milliseconds (scripts may call TIME since Redis 5's effects replication). */
+const NOW = `local t = redis.call('TIME') local now = t[1] * 1000 + math.floor(t[2] / 1000)`;
 
-/** SCAN MATCH takes a glob: a prefix like `a*b` must match only itself, not `aXYb`. */
-const escapeGlob = (text: string): string => text.replace(/[*?[\]\\]/g, '\\$&');
+/** Drops expired members: KEYS[1] expiries (sorted set), KEYS[2] values (hash). */
+const PRUNE = `local gone = redis.call('ZRANGEBYSCORE', KEYS[1], '-inf', now)
+for i = 1, #gone, 1000 do
+  local part = {unpack(gone, i, math.min(i + 999, #gone))}
+  redis.call('ZREM', KEYS[1], unpack(part))
+  redis.call('HDEL', KEYS[2], unpack(part))
+end`;
+
+/** ARGV: member, value, ttl ms. Both keys expire with their longest-lived member. */
+const SET_MEMBER = `${NOW}
+${PRUNE}
+local ttl = tonumber(ARGV[3])
+redis.call('ZADD', KEYS[1], now + ttl, ARGV[1])
+redis.call('HSET', KEYS[2], ARGV[1], ARGV[2])
+for _, key in ipairs(KEYS) do
+  if redis.call('PTTL', key) < ttl then redis.call('PEXPIRE', key, ttl) end
+end`;
+
+/** Returns member, value, member, value … of the live members. */
+const MEMBERS = `${NOW}
+${PRUNE}
+local live = redis.call('ZRANGE', KEYS[1], 0, -1)
+local out = {}
+for i = 1, #live, 1000 do
+  local part = {unpack(live, i, math.min(i + 999, #live))}
+  local values = redis.call('HMGET', KEYS[2], unpack(part))
+  for j = 1, #part do
+    out[#out + 1] = part[j]
+    out[#out + 1] = values[j]
+  end
+end
+return out`;
 
 class RedisKeyValueStore implements KeyValueStore {
   readonly #client: Redis;
@@ -36,7 +66,13 @@ class RedisKeyValueStore implements KeyValueStore {
     this.#name = options.name ?? 'optic-mart-kv';
     this.#logger = options.logger;
     this.#handlers = new ChannelHandlers(options.logger);
-    this.#client = new Redis(options.url, { lazyConnect: true, connectionName: this.#name });
+    // Auto-pipelining sends the commands of concurrent callers issued in one tick as one write:
+    // under load (many commands in flight) fewer round trips and system calls.
+    this.#client = new Redis(options.url, {
+      lazyConnect: true,
+      connectionName: this.#name,
+      enableAutoPipelining: true,
+    });
     this.#client.on('error', (err) => this.#logger?.warn({ err }, 'redis key-value connection failed'));
   }
 
@@ -82,28 +118,32 @@ class RedisKeyValueStore implements KeyValueStore {
     await this.#client.del(this.#prefix + key);
   }
 
-  async scan(prefix: string): Promise<Map<string, string>> {
-    const match = `${escapeGlob(this.#prefix + prefix)}*`;
-    // SCAN may return a key more than once (when the table is rehashed meanwhile).
-    const keys = new Set<string>();
-    let cursor = '0';
-    do {
-      const [next, batch] = await this.#client.scan(cursor, 'MATCH', match, 'COUNT', BATCH);
-      for (const key of batch) keys.add(key);
-      cursor = next;
-    } while (cursor !== '0');
-    const all = [...keys];
+  // A group is two keys: a sorted set of its members by expiry time and a hash of their values.
+  // Scripts keep them consistent and use the server's clock, so processes' clocks do not matter.
+  async setMember(group: string, member: string, value: string, options: { ttlMs: number }): Promise<void> {
+    const ttl = ttlMillis(options.ttlMs);
+    if (ttl === undefined) throw new RangeError('a member needs a ttlMs');
+    await this.#client.eval(SET_MEMBER, 2, ...this.#groupKeys(group), member, value, ttl);
+  }
+
+  async deleteMember(group: string, member: string): Promise<void> {
+    const [expiries, values] = this.#groupKeys(group);
+    await this.#client.multi().zrem(expiries, member).hdel(values, member).exec();
+  }
+
+  async members(group: string): Promise<Map<string, string>> {
+    const reply = (await this.#client.eval(MEMBERS, 2, ...this.#groupKeys(group))) as (string | null)[];
     const found = new Map<string, string>();
-    for (let i = 0; i < all.length; i += BATCH) {
-      const chunk = all.slice(i, i + BATCH);
-      const values = await this.#client.mget(chunk);
-      chunk.forEach((key, j) => {
-        const value = values[j];
-        // Null: the key expired or was deleted between SCAN and MGET.
-        if (value !== null && value !== undefined) found.set(key.slice(this.#prefix.length), value);
-      });
+    for (let i = 0; i + 1 < reply.length; i += 2) {
+      const value = reply[i + 1];
+      if (value !== null && value !== undefined) found.set(reply[i]!, value);
     }
     return found;
+  }
+
+  #groupKeys(group: string): [string, string] {
+    // A hash tag keeps both keys on one slot of a Redis Cluster.
+    return [`${this.#prefix}members:{${group}}:expiries`, `${this.#prefix}members:{${group}}:values`];
   }
 
   async publish(channel: string, message: string): Promise<void> {

@@ -1,12 +1,14 @@
 import { spawn, type ChildProcess } from 'node:child_process';
 import { randomBytes, randomInt } from 'node:crypto';
 import { once } from 'node:events';
+import { createServer } from 'node:net';
 import { fileURLToPath } from 'node:url';
 import { Redis } from 'ioredis';
 import { connect as connectNats } from 'nats';
 import pg from 'pg';
 import { createPetSchema } from '@optic-mart/catalog';
-import { connectMessagingFrom } from '@optic-mart/messaging';
+import { connectMessagingFrom, type KeyValueStore } from '@optic-mart/messaging';
+import { NOTICES_CHANNEL, parseNoticeBatch } from '@optic-mart/runtime';
 import { createHttpServer, createLogger, createMetricsRegistry, type HttpServer } from '@optic-mart/platform';
 import { buildGatewayApp } from '../../apps/gateway/src/app.js';
 import { loadGatewayConfig } from '../../apps/gateway/src/config.js';
@@ -31,6 +33,13 @@ const WORKER_STOP_TIMEOUT_MS = 15_000;
 
 const REPO_ROOT = fileURLToPath(new URL('../../', import.meta.url));
 const WORKER_MAIN = fileURLToPath(new URL('../../apps/worker/src/main.ts', import.meta.url));
+const PROJECTOR_MAIN = fileURLToPath(new URL('../../apps/projector/src/main.ts', import.meta.url));
+/** Issue 4: the read model reflects a write within 100 ms (p99) while the commands run. */
+const LAG_P99_LIMIT_MS = 100;
+/** How long the projector may take to catch up with what earlier suites left in the store. */
+const PROJECTOR_READY_TIMEOUT_MS = 300_000;
+/** After the timed phase, how long writes still unapplied are waited for. */
+const LAG_DRAIN_MS = 10_000;
 
 interface Transport {
   readonly name: string;
@@ -69,11 +78,110 @@ async function run(ctx: SuiteContext): Promise<void> {
       `process (\`node --import tsx apps/worker/src/main.ts --context catalog\`, default WORKER_CONCURRENCY ` +
       `and WORKER_POOL_SIZE); the load generator shares the gateway's process and event loop.`,
   );
+  ctx.note(
+    `projection lag: ONE projector runs as a child process too (\`apps/projector/src/main.ts\`, the pets ` +
+      `read model) while the gateway's commands run; for every 201 of the timed phase, the time from the ` +
+      `client receiving the reply (with its position) until the projector's notice for a batch reaching that ` +
+      `position arrives on \`read-notices\` (0 when it had arrived before the reply): how long a ` +
+      `read-your-writes query would wait.`,
+  );
   for (const transport of transports) {
     const baseline = await withPlainCrud(ctx, (url) => httpLoad(ctx, url));
-    const ours = await withGateway(ctx, transport, (url) => httpLoad(ctx, url));
+    const lag = new LagMeter();
+    const ours = await withGateway(ctx, transport, async (url, kv) => {
+      await lag.listen(kv);
+      const result = await httpLoad(ctx, url, lag);
+      await lag.drain(LAG_DRAIN_MS);
+      return result;
+    });
     ctx.record(compare(ctx, transport, ours, baseline));
+    ctx.record(lagRow(ctx, transport, lag));
   }
+}
+
+// ── projection lag ─────────────────────────────────────────────────────────
+
+/**
+ * How long after a command's reply the pets read model has applied its event: each created pet's
+ * position waits for the first `read-notices` batch of the pets projection whose `to` reaches it.
+ */
+class LagMeter {
+  readonly samples = new Samples();
+  /** Writes not applied yet, by ascending position. */
+  readonly #pending: { position: number; at: number }[] = [];
+  #reached = 0;
+  #measuring = false;
+  #unsubscribe: (() => Promise<void>) | null = null;
+
+  async listen(kv: KeyValueStore): Promise<void> {
+    this.#unsubscribe = await kv.subscribe(NOTICES_CHANNEL, (message) => {
+      const batch = parseNoticeBatch(message);
+      if (batch?.projection !== 'pets' || batch.to <= this.#reached) return;
+      this.#reached = batch.to;
+      const now = performance.now();
+      let applied = 0;
+      while (applied < this.#pending.length && this.#pending[applied]!.position <= batch.to) {
+        if (this.#measuring) this.samples.add(now - this.#pending[applied]!.at);
+        applied++;
+      }
+      this.#pending.splice(0, applied);
+    });
+  }
+
+  set measuring(on: boolean) {
+    this.#measuring = on;
+  }
+
+  /** A command's reply arrived with this position. */
+  written(position: number): void {
+    if (!this.#measuring) return;
+    if (position <= this.#reached) {
+      this.samples.add(0);
+      return;
+    }
+    // Replies arrive nearly in position order: insert from the end.
+    let i = this.#pending.length;
+    while (i > 0 && this.#pending[i - 1]!.position > position) i--;
+    this.#pending.splice(i, 0, { position, at: performance.now() });
+  }
+
+  /** Waits (up to `ms`) for the writes of the timed phase still unapplied, then stops listening. */
+  async drain(ms: number): Promise<void> {
+    const deadline = performance.now() + ms;
+    while (this.#pending.length > 0 && performance.now() < deadline) {
+      await new Promise((resolve) => setTimeout(resolve, 20));
+    }
+    this.#measuring = false;
+    await this.#unsubscribe?.();
+  }
+
+  /** Writes the read model had not applied when the drain gave up. */
+  get unapplied(): number {
+    return this.#pending.length;
+  }
+}
+
+function lagRow(ctx: SuiteContext, transport: Transport, lag: LagMeter): Comparison {
+  const latency = lag.samples.summary();
+  const ok = latency.count > 0 && latency.p99 < LAG_P99_LIMIT_MS && lag.unapplied === 0;
+  const operation = `projection lag, pets read model (${transport.name}), while the commands run`;
+  ctx.note(
+    `${transport.name}: projection lag over ${fmt.count(latency.count)} writes: p50 ${fmt.ms(latency.p50)} ms, ` +
+      `p99 ${fmt.ms(latency.p99)} ms (${ok ? 'under' : 'NOT under'} the ${LAG_P99_LIMIT_MS} ms goal), max ` +
+      `${fmt.ms(latency.max)} ms` +
+      (lag.unapplied > 0 ? `; ${fmt.count(lag.unapplied)} writes NOT applied within ${LAG_DRAIN_MS} ms` : ''),
+  );
+  ctx.progress(`${operation}: p50 ${fmt.ms(latency.p50)} / p99 ${fmt.ms(latency.p99)} ms`);
+  return {
+    operation,
+    ours: {
+      value: latency.p99,
+      unit: 'ms lag (p99)',
+      latency,
+      note: `p99 ${ok ? '<' : '≥'} ${LAG_P99_LIMIT_MS} ms: ${ok ? 'ok' : 'OVER GOAL'}`,
+    },
+    lowerIsBetter: true,
+  };
 }
 
 // ── load ───────────────────────────────────────────────────────────────────
@@ -91,8 +199,11 @@ interface HttpResult {
   readonly others: ReadonlyMap<string, number>;
 }
 
-/** `CLIENTS` clients POSTing pets to `baseUrl`: a warm-up, then a timed phase counting only 201s. */
-async function httpLoad(ctx: SuiteContext, baseUrl: string): Promise<HttpResult> {
+/**
+ * `CLIENTS` clients POSTing pets to `baseUrl`: a warm-up, then a timed phase counting only 201s
+ * (each reply's position goes to `lag`, when given).
+ */
+async function httpLoad(ctx: SuiteContext, baseUrl: string, lag?: LagMeter): Promise<HttpResult> {
   const url = `${baseUrl}/api/pets`;
   const post = async (n: number): Promise<string> => {
     try {
@@ -101,7 +212,9 @@ async function httpLoad(ctx: SuiteContext, baseUrl: string): Promise<HttpResult>
         headers: { 'content-type': 'application/json' },
         body: BODIES[n % BODIES.length]!,
       });
-      await res.arrayBuffer(); // read to the end, so that the connection is kept for the next request
+      // Read to the end, so that the connection is kept for the next request.
+      const body = await res.text();
+      if (lag && res.status === 201) lag.written((JSON.parse(body) as { position: number }).position);
       return String(res.status);
     } catch (err) {
       return `error ${(err as { cause?: { code?: string } }).cause?.code ?? (err as Error).name}`;
@@ -117,6 +230,7 @@ async function httpLoad(ctx: SuiteContext, baseUrl: string): Promise<HttpResult>
   }
   const created = new Samples();
   const others = new Map<string, number>();
+  if (lag) lag.measuring = true;
   const timed = await runTimed({
     concurrency: CLIENTS,
     warmupSeconds: 0,
@@ -216,7 +330,7 @@ async function withPlainCrud<T>(ctx: SuiteContext, phase: (baseUrl: string) => P
 async function withGateway<T>(
   ctx: SuiteContext,
   transport: Transport,
-  phase: (baseUrl: string) => Promise<T>,
+  phase: (baseUrl: string, kv: KeyValueStore) => Promise<T>,
 ): Promise<T> {
   await checkpoint(ctx.databaseUrl);
   const prefix = `bench${randomBytes(4).toString('hex')}`;
@@ -234,9 +348,11 @@ async function withGateway<T>(
   const logger = createLogger({ name: 'bench-gateway', level: 'warn', destination: process.stderr });
   const messaging = await connectMessagingFrom(config, logger);
   let worker: ChildProcess | undefined;
+  let projector: ChildProcess | undefined;
   let app: HttpServer | undefined;
   try {
-    ({ app } = await buildGatewayApp({
+    let store;
+    ({ app, store } = await buildGatewayApp({
       config,
       messaging,
       logger,
@@ -244,12 +360,18 @@ async function withGateway<T>(
     }));
     const baseUrl = await app.listen({ host: '127.0.0.1', port: 0 });
     worker = startWorker(env);
+    projector = startChild(PROJECTOR_MAIN, [], { ...env, PROJECTOR_PORT: String(await freePort()) });
     await untilServed(baseUrl, worker);
-    ctx.progress(`${transport.name}: gateway at ${baseUrl}, worker pid ${worker.pid} serving catalog`);
-    return await phase(baseUrl);
+    await untilProjected(store, projector);
+    ctx.progress(
+      `${transport.name}: gateway at ${baseUrl}, worker pid ${worker.pid} serving catalog, ` +
+        `projector pid ${projector.pid} caught up`,
+    );
+    return await phase(baseUrl, messaging.kv);
   } finally {
     // The worker goes first (it finishes what it holds), then the gateway and its connections.
     if (worker) await stopWorker(worker);
+    if (projector) await stopWorker(projector);
     await app?.close();
     await messaging.close();
     await forgetPrefix(transport, prefix).catch((err: unknown) =>
@@ -259,7 +381,11 @@ async function withGateway<T>(
 }
 
 function startWorker(env: Record<string, string>): ChildProcess {
-  const child = spawn(process.execPath, ['--import', 'tsx', WORKER_MAIN, '--context', 'catalog'], {
+  return startChild(WORKER_MAIN, ['--context', 'catalog'], env);
+}
+
+function startChild(main: string, args: readonly string[], env: Record<string, string>): ChildProcess {
+  const child = spawn(process.execPath, ['--import', 'tsx', main, ...args], {
     cwd: REPO_ROOT,
     env: { ...process.env, ...env },
     // Its logs (warnings and worse) go to our stderr: stdout is the report's.
@@ -290,6 +416,39 @@ async function untilServed(baseUrl: string, worker: ChildProcess): Promise<void>
     await new Promise((resolve) => setTimeout(resolve, 200));
   }
   throw new Error(`no worker served the catalog within ${WORKER_READY_TIMEOUT_MS} ms; last answer: ${last}`);
+}
+
+/** A port free right now (for the projector's admin API, which the bench does not use). */
+async function freePort(): Promise<number> {
+  const server = createServer();
+  server.listen(0, '127.0.0.1');
+  await once(server, 'listening');
+  const address = server.address();
+  server.close();
+  return typeof address === 'object' && address !== null ? address.port : 0;
+}
+
+/** Waits until the projector's live pets build has applied everything in the store. */
+async function untilProjected(
+  store: { headPosition(): Promise<number>; pool: pg.Pool },
+  projector: ChildProcess,
+): Promise<void> {
+  const deadline = performance.now() + PROJECTOR_READY_TIMEOUT_MS;
+  while (performance.now() < deadline) {
+    if (projector.exitCode !== null || projector.signalCode !== null)
+      throw new Error(
+        `the projector exited (${projector.exitCode ?? projector.signalCode}) before catching up`,
+      );
+    const head = await store.headPosition();
+    const { rows } = await store.pool
+      .query<{ position: string }>(
+        `SELECT position FROM projection.builds WHERE name = 'pets' AND status = 'live'`,
+      )
+      .catch(() => ({ rows: [] as { position: string }[] }));
+    if (rows[0] && Number(rows[0].position) >= head) return;
+    await new Promise((resolve) => setTimeout(resolve, 200));
+  }
+  throw new Error(`the projector did not catch up within ${PROJECTOR_READY_TIMEOUT_MS} ms`);
 }
 
 async function stopWorker(worker: ChildProcess): Promise<void> {

@@ -1,5 +1,7 @@
 import { EventStore } from '@optic-mart/eventstore';
 import type { Messaging } from '@optic-mart/messaging';
+import { ReadModels } from '@optic-mart/runtime';
+import { petsProjection } from '@optic-mart/catalog';
 import {
   createHttpServer,
   type HttpServer,
@@ -11,7 +13,9 @@ import { registerCommandRoutes } from './command-routes.js';
 import type { GatewayConfig } from './config.js';
 import { CommandDispatcher } from './dispatcher.js';
 import { registerIdempotency } from './idempotency.js';
+import { registerPetQueries } from './pet-queries.js';
 import { registerPetRoutes } from './pet-routes.js';
+import { registerStreamProxy } from './stream-proxy.js';
 
 /** The gateway, built but not listening: tests listen on port 0. */
 export async function buildGatewayApp(options: {
@@ -20,7 +24,7 @@ export async function buildGatewayApp(options: {
   logger: Logger;
   metrics: MetricsRegistry;
   shutdown?: Shutdown;
-}): Promise<{ app: HttpServer; store: EventStore; dispatcher: CommandDispatcher }> {
+}): Promise<{ app: HttpServer; store: EventStore; dispatcher: CommandDispatcher; readModels: ReadModels }> {
   const { config, messaging, logger, metrics } = options;
   const store = new EventStore({
     connectionString: config.DATABASE_URL,
@@ -54,10 +58,20 @@ export async function buildGatewayApp(options: {
   });
   registerIdempotency(app, messaging.kv, { ttlMs: config.GATEWAY_IDEMPOTENCY_TTL_MS });
   registerCommandRoutes(app, dispatcher);
-  registerPetRoutes(app, dispatcher, store);
+  registerStreamProxy(app, { streamUrl: config.STREAM_URL });
+  registerPetRoutes(app, dispatcher);
+  // The read models live in the event store's database (schema `read`), kept by the projector.
+  const readModels = new ReadModels({
+    pool: store.pool,
+    kv: messaging.kv,
+    projections: [petsProjection],
+    logger,
+  });
+  registerPetQueries(app, readModels, { readWaitMs: config.GATEWAY_READ_WAIT_MS });
   app.addHook('onClose', async () => {
+    await readModels.close();
     await dispatcher.stop();
     await store.close();
   });
-  return { app, store, dispatcher };
+  return { app, store, dispatcher, readModels };
 }

@@ -1,4 +1,4 @@
-import { baseConfigSchema, duration, int, loadConfig, port, type Env } from '@optic-mart/platform';
+import { baseConfigSchema, duration, int, loadConfig, port, url, type Env } from '@optic-mart/platform';
 import { z } from 'zod';
 
 const schema = baseConfigSchema.extend({
@@ -13,6 +13,10 @@ const schema = baseConfigSchema.extend({
   GATEWAY_RETRY_AFTER_SECONDS: int({ default: 2, min: 1, max: 3600 }),
   /** How long a response is kept for its Idempotency-Key. */
   GATEWAY_IDEMPOTENCY_TTL_MS: duration(24 * 3600_000),
+  /** The stream service `/api/stream` is proxied to. */
+  STREAM_URL: url({ protocols: ['http:', 'https:'] }).default('http://127.0.0.1:8082'),
+  /** How long a query that names a position (`?after=`, X-Read-After) waits for the read model. */
+  GATEWAY_READ_WAIT_MS: duration(2000),
 });
 
 export type GatewayConfig = ReturnType<typeof loadGatewayConfig>;

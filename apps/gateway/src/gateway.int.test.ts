@@ -1,10 +1,14 @@
 // The command path over real HTTP: gateway → command queue → worker → event store → reply,
-// once on NATS JetStream + Redis and once on PostgreSQL alone.
+// once on NATS JetStream + Redis and once on PostgreSQL alone; and the queries, from the read
+// models a projector running in-process keeps.
 import { after, before, describe, it } from 'node:test';
 import assert from 'node:assert/strict';
 import { randomUUID } from 'node:crypto';
+import { EventStore } from '@optic-mart/eventstore';
 import { WorkerRegistry, connectMessaging, type Messaging } from '@optic-mart/messaging';
 import { createLogger, createMetricsRegistry, type HttpServer } from '@optic-mart/platform';
+import { startProjector, type Projector } from '@optic-mart/runtime';
+import { petsProjection } from '@optic-mart/catalog';
 import { createTestDatabase, type TestDatabase } from '@optic-mart/testkit';
 import { start as startWorker } from '../../worker/src/main.js';
 import { buildGatewayApp } from './app.js';
@@ -28,11 +32,13 @@ for (const transport of transports) {
     let app: HttpServer;
     let base: string;
     let worker: { stop(): Promise<void> } | null = null;
+    let projectorStore: EventStore;
+    let projector: Projector;
     const prefix = `t${randomUUID().slice(0, 8)}`;
     let env: Record<string, string>;
 
     const startCatalogWorker = async () => {
-      worker = await startWorker({ ...env, LOG_LEVEL: 'warn', WORKER_HEARTBEAT_MS: '200' }, [
+      worker = await startWorker({ ...env, LOG_LEVEL: 'warn', WORKER_HEARTBEAT_MS: '1000' }, [
         '--context',
         'catalog',
       ]);
@@ -55,9 +61,20 @@ for (const transport of transports) {
         metrics: createMetricsRegistry({ service: 'gateway-test' }),
       }));
       base = await app.listen({ host: '127.0.0.1', port: 0 });
+      projectorStore = new EventStore({ connectionString: db.url, poolSize: 3, sweepIntervalMs: 0 });
+      projector = await startProjector({
+        store: projectorStore,
+        connectionString: db.url,
+        projections: [petsProjection],
+        kv: messaging.kv,
+        logger: createLogger({ name: 'projector-test', level: 'warn' }),
+        contendEveryMs: 200,
+      });
     });
 
     after(async () => {
+      await projector.stop();
+      await projectorStore.close();
       await worker?.stop();
       await app.close();
       await messaging.close();
@@ -79,19 +96,24 @@ for (const transport of transports) {
       assert.equal(await messaging.commands.depth('catalog'), 0);
     });
 
-    it('creates a pet: 201 with Location, id and version, then reads it with its ETag', async () => {
+    it('creates a pet: 201 with Location, id, version and position, then reads its write with its ETag', async () => {
       await startCatalogWorker();
       const res = await json('POST', '/api/pets', { name: 'Rex', tags: [{ name: 'dog' }] });
       assert.equal(res.status, 201);
-      const body = (await res.json()) as { id: string; version: number };
+      const body = (await res.json()) as { id: string; version: number; position: number };
       assert.equal(res.headers.get('location'), `/api/pets/${body.id}`);
       assert.equal(body.version, 1);
-      const get = await fetch(`${base}/api/pets/${body.id}`);
+      assert.ok(body.position > 0);
+      const get = await fetch(`${base}/api/pets/${body.id}?after=${body.position}`);
       assert.equal(get.status, 200);
       assert.equal(get.headers.get('etag'), '"1"');
-      const pet = (await get.json()) as { name: string; status: string };
+      const pet = (await get.json()) as { name: string; status: string; version: number };
       assert.equal(pet.name, 'Rex');
       assert.equal(pet.status, 'available');
+      assert.equal(pet.version, 1);
+      const again = await fetch(`${base}/api/pets/${body.id}`, { headers: { 'if-none-match': '"1"' } });
+      assert.equal(again.status, 304);
+      assert.equal(again.headers.get('etag'), '"1"');
     });
 
     it('refuses bad input with 400 naming the field, and enqueues nothing', async () => {
@@ -210,15 +232,133 @@ for (const transport of transports) {
         ),
       );
       assert.ok(results.every((r) => r.status === 200));
-      const versions = await Promise.all(
-        results.map(async (r) => ((await r.json()) as { version: number }).version),
+      const bodies = await Promise.all(
+        results.map(async (r) => (await r.json()) as { version: number; position: number }),
       );
+      const versions = bodies.map((b) => b.version);
       assert.deepEqual(
         [...versions].sort((a, b) => a - b),
         Array.from({ length: 20 }, (_, i) => i + 2),
       );
-      const pet = (await (await fetch(`${base}/api/pets/${created.id}`)).json()) as { version: number };
+      const positions = bodies.map((b) => b.position);
+      const pet = (await (
+        await fetch(`${base}/api/pets/${created.id}`, {
+          headers: { 'x-read-after': String(Math.max(...positions)) },
+        })
+      ).json()) as { version: number };
       assert.equal(pet.version, 21);
+    });
+
+    const create = async (body: Record<string, unknown>) => {
+      const res = await json('POST', '/api/pets', body);
+      assert.equal(res.status, 201);
+      return (await res.json()) as { id: string; position: number };
+    };
+
+    it('lists pets from the read model: by status and tag, sorted, paged with a cursor', async () => {
+      const tag = `q${randomUUID().slice(0, 8)}`;
+      let last = 0;
+      for (const [name, status] of [
+        ['Eve', 'available'],
+        ['Bob', 'sold'],
+        ['Dan', 'available'],
+        ['Ann', 'available'],
+        ['Cid', 'sold'],
+      ]) {
+        last = (await create({ name, status, tags: [{ name: tag }, { name: 'common' }] })).position;
+      }
+      const names = async (query: string) => {
+        const res = await fetch(`${base}/api/pets?tag=${tag}&after=${last}&${query}`);
+        assert.equal(res.status, 200);
+        const page = (await res.json()) as { items: { name: string }[]; nextCursor: string | null };
+        return { names: page.items.map((p) => p.name), next: page.nextCursor };
+      };
+      assert.deepEqual((await names('sort=name')).names, ['Ann', 'Bob', 'Cid', 'Dan', 'Eve']);
+      assert.deepEqual((await names('sort=-name&status=sold')).names, ['Cid', 'Bob']);
+      const first = await names('sort=name&limit=2');
+      assert.deepEqual(first.names, ['Ann', 'Bob']);
+      assert.ok(first.next);
+      const second = await names(`sort=name&limit=2&cursor=${first.next}`);
+      assert.deepEqual(second.names, ['Cid', 'Dan']);
+      const third = await names(`sort=name&limit=2&cursor=${second.next}`);
+      assert.deepEqual(third, { names: ['Eve'], next: null });
+    });
+
+    it('counts the inventory by status, every status present, and follows a write', async () => {
+      const inventory = async (after: number) => {
+        const res = await fetch(`${base}/api/inventory?after=${after}`);
+        assert.equal(res.status, 200);
+        return (await res.json()) as Record<string, number>;
+      };
+      const { position } = await create({ name: 'Counted' });
+      const before = await inventory(position);
+      assert.deepEqual(Object.keys(before).sort(), ['available', 'pending', 'sold']);
+      const sold = await create({ name: 'Sold', status: 'sold' });
+      const after = await inventory(sold.position);
+      assert.deepEqual(after, { ...before, sold: before.sold! + 1 });
+    });
+
+    it('answers 404 for a pet that does not exist, or that its reader deleted', async () => {
+      const missing = await fetch(`${base}/api/pets/nope${randomUUID().slice(0, 8)}`);
+      assert.equal(missing.status, 404);
+      assert.equal(((await missing.json()) as { code: string }).code, 'pet_not_found');
+      const { id, position } = await create({ name: 'Gone' });
+      assert.equal((await fetch(`${base}/api/pets/${id}?after=${position}`)).status, 200);
+      const deleted = (await (await json('DELETE', `/api/pets/${id}`)).json()) as { position: number };
+      const res = await fetch(`${base}/api/pets/${id}`, {
+        headers: { 'x-read-after': String(deleted.position) },
+      });
+      assert.equal(res.status, 404);
+    });
+
+    it('refuses bad query parameters with 400 naming the parameter', async () => {
+      const field = async (path: string, headers: Record<string, string> = {}) => {
+        const res = await fetch(base + path, { headers });
+        assert.equal(res.status, 400, path);
+        const problem = (await res.json()) as { code: string; errors: { field: string }[] };
+        assert.equal(problem.code, 'validation_failed');
+        return problem.errors.map((e) => e.field).join(' ');
+      };
+      assert.match(await field('/api/pets?status=lost'), /query\.status/);
+      assert.match(await field('/api/pets?limit=0'), /query\.limit/);
+      assert.match(await field('/api/pets?limit=many'), /query\.limit/);
+      assert.match(await field('/api/pets?sort=tags'), /query\.sort/);
+      assert.match(await field('/api/pets?colour=red'), /query\.colour/);
+      assert.match(await field('/api/pets?cursor=garbage'), /query\.cursor/);
+      assert.match(await field('/api/pets?after=-1'), /query\.after/);
+      assert.match(await field('/api/inventory?after=soon'), /query\.after/);
+      assert.match(await field('/api/pets/1', { 'x-read-after': 'x' }), /x-read-after/);
+    });
+
+    it('answers 503 read_model_behind with Retry-After rather than a stale read, then the write once applied', async () => {
+      const impatient = await buildGatewayApp({
+        config: loadGatewayConfig({ ...env, LOG_LEVEL: 'warn', GATEWAY_READ_WAIT_MS: '200' }),
+        messaging,
+        logger: createLogger({ name: 'gateway-test', level: 'warn' }),
+        metrics: createMetricsRegistry({ service: 'gateway-test-4' }),
+      });
+      try {
+        await projector.pause('pets');
+        const { id, position } = await create({ name: 'Unseen' });
+        for (const url of [
+          `/api/pets/${id}?after=${position}`,
+          `/api/pets?after=${position}`,
+          `/api/inventory?after=${position}`,
+        ]) {
+          const res = await impatient.app.inject({ method: 'GET', url });
+          assert.equal(res.statusCode, 503, url);
+          assert.ok(Number(res.headers['retry-after']) > 0);
+          assert.equal(res.json<{ code: string }>().code, 'read_model_behind');
+        }
+        // Without a position the read model answers as it is: the pet is not there yet.
+        assert.equal((await impatient.app.inject({ method: 'GET', url: `/api/pets/${id}` })).statusCode, 404);
+        await projector.resume('pets');
+        const seen = await fetch(`${base}/api/pets/${id}?after=${position}`);
+        assert.equal(seen.status, 200);
+      } finally {
+        await projector.resume('pets');
+        await impatient.app.close();
+      }
     });
   });
 }

@@ -1,15 +1,6 @@
 import { randomInt } from 'node:crypto';
-import { AppError, type HttpServer } from '@optic-mart/platform';
-import type { EventStore } from '@optic-mart/eventstore';
-import {
-  createPetSchema,
-  idSchema,
-  petDecider,
-  petStreamId,
-  updatePetSchema,
-  type PetEvent,
-  type PetState,
-} from '@optic-mart/catalog';
+import type { HttpServer } from '@optic-mart/platform';
+import { createPetSchema, idSchema, petStreamId, updatePetSchema } from '@optic-mart/catalog';
 import { ifMatchVersion, replyWithOutcome } from './command-reply.js';
 import type { CommandDispatcher } from './dispatcher.js';
 
@@ -19,10 +10,10 @@ const petParams = { type: 'object', required: ['petId'], properties: { petId: id
 const newPetId = (): string => String(randomInt(1, 2 ** 48 - 1));
 
 /**
- * The catalog's native pet routes. Writes become commands for the catalog's workers; reads come
- * straight from the pet's stream until read models exist, with its version as ETag.
+ * The catalog's native pet commands: each becomes a command for the catalog's workers, and its
+ * reply carries the version (ETag) and position (for read-your-writes). Reads: pet-queries.ts.
  */
-export function registerPetRoutes(app: HttpServer, dispatcher: CommandDispatcher, store: EventStore): void {
+export function registerPetRoutes(app: HttpServer, dispatcher: CommandDispatcher): void {
   const send = async (
     request: { id: string; headers: Record<string, string | string[] | undefined> },
     type: string,
@@ -80,23 +71,6 @@ export function registerPetRoutes(app: HttpServer, dispatcher: CommandDispatcher
         location: `/api/pets/${petId}`,
         body: { id: petId },
       });
-    },
-  );
-
-  app.get<{ Params: { petId: string } }>(
-    '/api/pets/:petId',
-    { schema: { params: petParams } },
-    async (request, reply) => {
-      const { petId } = request.params;
-      const { state, version } = await store.aggregate<PetState>(petStreamId(petId), {
-        initialState: () => petDecider.initialState(),
-        evolve: (s, e) => petDecider.evolve(s, { type: e.type, data: e.data } as PetEvent),
-      });
-      if (state.kind !== 'listed') throw new AppError('pet_not_found', `There is no pet ${petId}.`);
-      const etag = `"${version}"`;
-      if (request.headers['if-none-match'] === etag) return reply.code(304).send();
-      const { kind: _kind, ...pet } = state;
-      return reply.header('ETag', etag).send({ ...pet, version });
     },
   );
 }

@@ -20,7 +20,12 @@ test('defaults: embedded PostgreSQL under ./data, one replica of each default ro
   assert.match(config.dataDir, /\/data$/);
   assert.equal(config.embeddedPostgresPort, 5433);
   assert.equal(config.singleProcess, false);
-  assert.deepEqual(config.rolePorts, { EVENTSTORE_PORT: 8081, GATEWAY_PORT: 8080 });
+  assert.deepEqual(config.rolePorts, {
+    EVENTSTORE_PORT: 8081,
+    GATEWAY_PORT: 8080,
+    PROJECTOR_PORT: 8083,
+    STREAM_PORT: 8082,
+  });
   const planned = await planProcesses(config);
   assert.deepEqual(
     planned.map((p) => [p.name, p.port?.value]),
@@ -28,16 +33,20 @@ test('defaults: embedded PostgreSQL under ./data, one replica of each default ro
       ['eventstore', 8081],
       ['gateway', 8080],
       ['worker', undefined],
+      ['projector', 8083],
+      ['stream', 8082],
     ],
   );
 });
 
 test('OPTIC_REPLICAS sets replica counts, zero included; extra replicas get ports of their own', async () => {
-  const none = loadSupervisorConfig({ OPTIC_REPLICAS: 'eventstore=0,gateway=0,worker=0' });
+  const none = loadSupervisorConfig({
+    OPTIC_REPLICAS: 'eventstore=0,gateway=0,worker=0,projector=0,stream=0',
+  });
   assert.deepEqual(await planProcesses(none), []);
 
   const three = loadSupervisorConfig({
-    OPTIC_REPLICAS: ' eventstore = 3 ,gateway=0,worker=0',
+    OPTIC_REPLICAS: ' eventstore = 3 ,gateway=0,worker=0,projector=0,stream=0',
     EVENTSTORE_PORT: '18081',
   });
   const planned = await planProcesses(three);

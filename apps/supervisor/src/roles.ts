@@ -19,7 +19,10 @@ export const roles: readonly Role[] = [
   { name: 'gateway', defaultReplicas: 1, port: { env: 'GATEWAY_PORT', default: 8080 } },
   // With no --context a worker serves every context; `worker:catalog=2` adds dedicated ones.
   { name: 'worker', defaultReplicas: 1, takesContexts: true },
-  // Next: projector, stream, saga, agent, payment-provider.
+  // Runs every context's projections; replicas split them and take over from one that dies.
+  { name: 'projector', defaultReplicas: 1, port: { env: 'PROJECTOR_PORT', default: 8083 } },
+  { name: 'stream', defaultReplicas: 1, port: { env: 'STREAM_PORT', default: 8082 } },
+  // Next: saga, agent, payment-provider.
 ];
 
 export function findRole(name: string): Role | undefined {

@@ -33,3 +33,5 @@ export {
 } from './commands.js';
 export type { JsonSchema, OrderRefBody, PetBody } from './commands.js';
 export { catalogCommandRoutes, petCommandRoute, petIdOf, petStreamId } from './routes.js';
+export { petsProjection } from './projections/pets.js';
+export type { PetView } from './projections/pets.js';

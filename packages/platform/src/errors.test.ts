@@ -42,6 +42,7 @@ describe('error table', () => {
     assert.deepEqual(retryable, [
       'concurrency_conflict',
       'idempotency_key_in_progress',
+      'read_model_behind',
       'service_unavailable',
       'timeout',
       'too_many_requests',

@@ -45,6 +45,8 @@ const errorTable = {
   internal: { status: 500, title: 'Internal error', retryable: false },
   service_unavailable: { status: 503, title: 'Service unavailable', retryable: true },
   timeout: { status: 504, title: 'Timed out', retryable: true },
+  // Read-your-writes: the read model did not reach the position the query asked for in time.
+  read_model_behind: { status: 503, title: 'The read model has not caught up yet', retryable: true },
   // Command handling (packages/runtime). If-Match: the aggregate is not at the version the client named.
   version_mismatch: { status: 412, title: 'The resource is not at the expected version', retryable: false },
   // Concurrent writers kept taking the aggregate's next version for every retry: a later try can win.

@@ -142,8 +142,9 @@ export function createHttpServer(options: HttpServerOptions): HttpServer {
 
   app.setErrorHandler((error, request, reply) => {
     const appError = appErrorFrom(error, { bodyLimit: request.routeOptions.bodyLimit ?? bodyLimit });
-    // A 503 is the system saying "not now" (no worker, load shed, shutting down): no bug to report.
-    if (appError.status >= 500 && appError.code !== 'service_unavailable') {
+    // A 503 is the system saying "not now" (no worker, load shed, shutting down, a read model not
+    // caught up yet): no bug to report.
+    if (appError.status >= 500 && appError.status !== 503) {
       request.log.error({ err: error, code: appError.code }, 'request failed');
     } else if (appError.status >= 500)
       request.log.warn({ code: appError.code, detail: appError.detail }, 'request refused');

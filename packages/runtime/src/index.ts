@@ -17,3 +17,44 @@ export type {
 } from './command-handler.js';
 export type { BackoffOptions } from './backoff.js';
 export { COMMAND_EVENT_NAMESPACE, eventIdFor, uuidV5 } from './event-ids.js';
+export type {
+  ColumnDefinition,
+  ColumnType,
+  DocumentProjection,
+  ProjectedEvent,
+} from './projections/projection.js';
+export { ReadModels } from './projections/read-models.js';
+export type { FilterValue, FindOptions, Page, ReadModelsOptions } from './projections/read-models.js';
+export {
+  MAX_INLINE_NOTICES,
+  NOTICES_CHANNEL,
+  NOTICES_DDL,
+  NoticeFeed,
+  ensureNoticesSchema,
+  noticeHeads,
+  parseNoticeBatch,
+  publishNotices,
+  pruneNotices,
+  prunedThrough,
+  readNotices,
+  recordNotices,
+} from './projections/notices.js';
+export type {
+  Notice,
+  NoticeBatch,
+  NoticeDelivery,
+  NoticeFeedOptions,
+  NoticeListener,
+  ProjectionNotice,
+  Queryable,
+  ReadNoticesOptions,
+} from './projections/notices.js';
+export { startProjector } from './projections/projector.js';
+export type { BuildStatus, ProjectionStatus, Projector, ProjectorOptions } from './projections/projector.js';
+export {
+  counterView,
+  migrateProjections,
+  readModelView,
+  type AnyProjection,
+  type BuildRow,
+} from './projections/schema.js';

@@ -230,6 +230,31 @@ describe('projector', { timeout: 300_000 }, () => {
     await stop(projector);
   });
 
+  it('rebuilds more projections at once than its pool has connections, without starving itself', async () => {
+    await appendCounted('starve', 40, 50);
+    // Two connections, four projections to build: each build step holds a connection while it
+    // reads the log through the same pool.
+    const small = new EventStore({ connectionString: db.url, poolSize: 2, sweepIntervalMs: 0 });
+    await small.start();
+    const names = ['starve_a', 'starve_b', 'starve_c', 'starve_d'];
+    const projector = await start(
+      names.map((n) => tallies(n, 1, 'starve')),
+      { store: small, rebuildBatchSize: 200 },
+    );
+    try {
+      const head = await store.headPosition();
+      await waitUntil(
+        'every build to catch up and go live',
+        async () => (await projector.status()).every((p) => (p.live?.position ?? 0) >= head),
+        60_000,
+      );
+      for (const n of names) await assertMatches(n, 'starve');
+    } finally {
+      await stop(projector);
+      await small.close();
+    }
+  });
+
   it('pauses (no batch commits after pause returns) and resumes', async () => {
     const projector = await start([tallies('pausing', 1, 'pa')]);
     await appendCounted('pa', 5, 1);

@@ -98,7 +98,7 @@ interface Held {
   readonly projection: AnyProjection;
   readonly client: pg.Client;
   readonly controller: AbortController;
-  readonly mutex: Mutex;
+  readonly mutex: Semaphore;
   live: BuildRunner | null;
   building: BuildRunner | null;
   paused: boolean;
@@ -107,15 +107,24 @@ interface Held {
   readonly loops: Promise<void>[];
 }
 
-class Mutex {
-  #tail: Promise<void> = Promise.resolve();
+/** At most `n` holders at a time, served in order of arrival. */
+class Semaphore {
+  #free: number;
+  readonly #queue: (() => void)[] = [];
+  constructor(n: number) {
+    this.#free = n;
+  }
   async lock(): Promise<() => void> {
-    let release!: () => void;
-    const next = new Promise<void>((resolve) => (release = resolve));
-    const previous = this.#tail;
-    this.#tail = previous.then(() => next);
-    await previous;
-    return release;
+    if (this.#free > 0) this.#free--;
+    else await new Promise<void>((resolve) => this.#queue.push(resolve));
+    let released = false;
+    return () => {
+      if (released) return;
+      released = true;
+      const next = this.#queue.shift();
+      if (next) next();
+      else this.#free++;
+    };
   }
 }
 
@@ -137,6 +146,11 @@ const describe = (err: unknown): string => (err instanceof Error ? err.message :
 export async function startProjector(options: ProjectorOptions): Promise<Projector> {
   const { store, logger } = options;
   const pool = store.pool;
+  // A rebuild step holds a pool connection while it reads the log through the same pool: with as
+  // many steps as connections, every step would wait for a read that waits for a connection. So
+  // steps take one of fewer slots than the pool has connections, and reads always find one.
+  const poolSize = (pool as unknown as { options: { max?: number } }).options.max ?? 10;
+  const stepSlots = new Semaphore(Math.max(1, poolSize - 1));
   const contendEveryMs = options.contendEveryMs ?? 1000;
   const batchSize = options.batchSize ?? 1000;
   const rebuildBatchSize = options.rebuildBatchSize ?? 100_000;
@@ -346,12 +360,17 @@ export async function startProjector(options: ProjectorOptions): Promise<Project
         continue;
       }
       try {
-        const client = await pool.connect();
         let result: StepResult;
+        const slot = await stepSlots.lock();
         try {
-          result = await b.step(client, { live: false, maxEvents: rebuildBatchSize });
+          const client = await pool.connect();
+          try {
+            result = await b.step(client, { live: false, maxEvents: rebuildBatchSize });
+          } finally {
+            client.release();
+          }
         } finally {
-          client.release();
+          slot();
         }
         attempt = 0;
         if (result.to >= result.head - swapWithin) {
@@ -401,12 +420,17 @@ export async function startProjector(options: ProjectorOptions): Promise<Project
         });
         if (r.paused) return false;
       }
-      const client = await pool.connect();
+      const slot = await stepSlots.lock();
       try {
-        while (b.position < target)
-          await b.step(client, { live: false, maxEvents: rebuildBatchSize, upTo: target });
+        const client = await pool.connect();
+        try {
+          while (b.position < target)
+            await b.step(client, { live: false, maxEvents: rebuildBatchSize, upTo: target });
+        } finally {
+          client.release();
+        }
       } finally {
-        client.release();
+        slot();
       }
       await h.client.query('BEGIN');
       try {
@@ -483,7 +507,7 @@ export async function startProjector(options: ProjectorOptions): Promise<Project
       projection,
       client,
       controller: new AbortController(),
-      mutex: new Mutex(),
+      mutex: new Semaphore(1),
       live: null,
       building: null,
       paused: false,

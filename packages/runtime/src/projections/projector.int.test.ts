@@ -46,7 +46,10 @@ let db: TestDatabase;
 let store: EventStore;
 let sql: pg.Pool;
 let kv: KeyValueStore;
-const logger = createLogger({ name: 'projector-test', level: 'error' });
+const logger = createLogger({
+  name: 'projector-test',
+  level: process.env.TEST_LOG_LEVEL === 'info' ? 'info' : 'error',
+});
 const running = new Set<Projector>();
 
 async function waitUntil(what: string, check: () => Promise<boolean> | boolean, timeoutMs = 90_000) {
@@ -149,7 +152,7 @@ after(async () => {
   await db?.drop();
 });
 
-describe('projector', { timeout: 300_000 }, () => {
+describe('projector', { timeout: 900_000 }, () => {
   it('applies events live, with counters, notices and a checkpoint past unrelated events', async () => {
     const batches: NoticeBatch[] = [];
     const unsubscribe = await kv.subscribe(NOTICES_CHANNEL, (m) => {
@@ -327,6 +330,8 @@ describe('projector', { timeout: 300_000 }, () => {
       await waitUntil(
         'the rebuild to be swapped in',
         async () => (await liveOf(projector, 'rebuilt')).live?.build === build,
+        // Generous: readers and writers load the machine the whole time (a slow CI box).
+        240_000,
       );
       // A version change on start rebuilds too (with a column added).
       await stop(projector);
@@ -334,6 +339,8 @@ describe('projector', { timeout: 300_000 }, () => {
       await waitUntil(
         'the new version to be swapped in',
         async () => (await liveOf(projector, 'rebuilt')).live?.version === 2,
+        // Generous: readers and writers load the machine the whole time (a slow CI box).
+        240_000,
       );
     } finally {
       writing = false;

@@ -5,12 +5,11 @@ import { after, before, describe, it } from 'node:test';
 import assert from 'node:assert/strict';
 import { spawn, type ChildProcess } from 'node:child_process';
 import { randomUUID } from 'node:crypto';
-import { createServer } from 'node:net';
 import { fileURLToPath } from 'node:url';
 import pg from 'pg';
 import { EventStore } from '@optic-mart/eventstore';
 import type { ProjectionStatus } from '@optic-mart/runtime';
-import { createTestDatabase, sleep, type TestDatabase } from '@optic-mart/testkit';
+import { createTestDatabase, sleep, type TestDatabase, freePort, waitUntil } from '@optic-mart/testkit';
 
 const root = fileURLToPath(new URL('../../../', import.meta.url));
 const FIXTURE = 'apps/projector/src/test-fixture.ts';
@@ -19,23 +18,6 @@ interface Child {
   readonly proc: ChildProcess;
   readonly url: string;
   readonly exited: Promise<void>;
-}
-
-async function freePort(): Promise<number> {
-  const server = createServer();
-  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
-  const address = server.address();
-  await new Promise<void>((resolve) => server.close(() => resolve()));
-  if (!address || typeof address === 'string') throw new Error('no port');
-  return address.port;
-}
-
-async function waitUntil(what: string, check: () => Promise<boolean> | boolean, timeoutMs = 30_000) {
-  const deadline = Date.now() + timeoutMs;
-  while (!(await check())) {
-    if (Date.now() > deadline) throw new Error(`timed out waiting for ${what}`);
-    await sleep(25);
-  }
 }
 
 describe('projector processes', { timeout: 400_000 }, () => {

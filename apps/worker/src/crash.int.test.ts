@@ -6,13 +6,12 @@ import { after, before, describe, it } from 'node:test';
 import assert from 'node:assert/strict';
 import { spawn, type ChildProcess } from 'node:child_process';
 import { randomUUID } from 'node:crypto';
-import { createServer } from 'node:net';
 import { fileURLToPath } from 'node:url';
 import pg from 'pg';
 import { EventStore } from '@optic-mart/eventstore';
 import { connectMessaging, type BusEvent, type Messaging } from '@optic-mart/messaging';
 import { createLogger, createMetricsRegistry, type HttpServer } from '@optic-mart/platform';
-import { createTestDatabase, sleep, type TestDatabase } from '@optic-mart/testkit';
+import { createTestDatabase, sleep, type TestDatabase, freePort, waitUntil } from '@optic-mart/testkit';
 import { buildGatewayApp } from '../../gateway/src/app.js';
 import { loadGatewayConfig } from '../../gateway/src/config.js';
 
@@ -61,23 +60,6 @@ async function kill(child: Child, signal: NodeJS.Signals = 'SIGKILL'): Promise<v
   if (child.proc.exitCode !== null || child.proc.signalCode !== null) return;
   child.proc.kill(signal);
   await child.exited;
-}
-
-async function freePort(): Promise<number> {
-  const server = createServer();
-  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
-  const address = server.address();
-  await new Promise<void>((resolve) => server.close(() => resolve()));
-  if (!address || typeof address === 'string') throw new Error('no port');
-  return address.port;
-}
-
-async function waitUntil(what: string, check: () => Promise<boolean> | boolean, timeoutMs = 30_000) {
-  const deadline = Date.now() + timeoutMs;
-  while (!(await check())) {
-    if (Date.now() > deadline) throw new Error(`timed out waiting for ${what}`);
-    await sleep(50);
-  }
 }
 
 /** Runs `task` for each index with at most `limit` at once. */

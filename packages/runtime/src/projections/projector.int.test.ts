@@ -8,7 +8,7 @@ import pg from 'pg';
 import { EventStore } from '@optic-mart/eventstore';
 import { createPostgresKeyValueStore, type KeyValueStore } from '@optic-mart/messaging';
 import { createLogger } from '@optic-mart/platform';
-import { createTestDatabase, sleep, type TestDatabase } from '@optic-mart/testkit';
+import { createTestDatabase, sleep, type TestDatabase, waitUntil as waitFor } from '@optic-mart/testkit';
 import { NOTICES_CHANNEL, parseNoticeBatch, type NoticeBatch } from './notices.js';
 import type { DocumentProjection } from './projection.js';
 import { startProjector, type Projector, type ProjectorOptions } from './projector.js';
@@ -52,13 +52,9 @@ const logger = createLogger({
 });
 const running = new Set<Projector>();
 
-async function waitUntil(what: string, check: () => Promise<boolean> | boolean, timeoutMs = 90_000) {
-  const deadline = Date.now() + timeoutMs;
-  while (!(await check())) {
-    if (Date.now() > deadline) throw new Error(`timed out waiting for ${what}`);
-    await sleep(25);
-  }
-}
+/** Waits up to 90 s by default: builds under load are slow on a 2-core CI box. */
+const waitUntil = (what: string, check: () => Promise<boolean> | boolean, timeoutMs = 90_000) =>
+  waitFor(what, check, timeoutMs);
 
 async function start(projections: DocumentProjection<Tally>[], extra: Partial<ProjectorOptions> = {}) {
   const projector = await startProjector({

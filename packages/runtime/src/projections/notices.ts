@@ -54,7 +54,8 @@ CREATE TABLE IF NOT EXISTS projection.notice_prunes (
 `;
 
 // Any fixed key: it only serialises concurrent first starts (CREATE … IF NOT EXISTS races).
-const DDL_LOCK_KEY = 0x6e6f7469; // 'noti'
+/** The one lock for all projection DDL (this file's and schema.ts's, which embeds NOTICES_DDL). */
+export const PROJECTION_DDL_LOCK = [7245303, 0] as const;
 
 /** Creates `projection.notices` when missing; safe to call from every process at start. */
 export async function ensureNoticesSchema(pool: pg.Pool): Promise<void> {
@@ -68,7 +69,7 @@ export async function ensureNoticesSchema(pool: pg.Pool): Promise<void> {
   const client = await pool.connect();
   try {
     await client.query('BEGIN');
-    await client.query('SELECT pg_advisory_xact_lock($1)', [DDL_LOCK_KEY]);
+    await client.query('SELECT pg_advisory_xact_lock($1, $2)', [...PROJECTION_DDL_LOCK]);
     await client.query(NOTICES_DDL);
     await client.query('COMMIT');
   } catch (err) {

@@ -4,7 +4,7 @@
 // schema `projection`: `projection.projections` (one row per projection: paused) and
 // `projection.builds` (one row per build: version, status, checkpoint).
 import type pg from 'pg';
-import { NOTICES_DDL } from './notices.js';
+import { NOTICES_DDL, PROJECTION_DDL_LOCK } from './notices.js';
 import type { ColumnType, DocumentProjection } from './projection.js';
 
 // eslint-disable-next-line @typescript-eslint/no-explicit-any -- any document type
@@ -27,7 +27,6 @@ export interface BuildRow {
   readonly liveAt: Date | null;
 }
 
-const DDL_LOCK = [7245303, 0] as const;
 /** Session advisory locks `(OWNER_LOCK_CLASS, hashtext(name))`: who runs a projection. */
 export const OWNER_LOCK_CLASS = 7245304;
 /** Session advisory locks `(MEMBER_LOCK_CLASS, random)`: one per live projector replica. */
@@ -65,13 +64,14 @@ export async function migrateProjections(pool: pg.Pool): Promise<void> {
   const { rows } = await pool.query<{ ok: boolean }>(
     `SELECT to_regclass('projection.builds_one_building') IS NOT NULL
         AND to_regclass('projection.projections') IS NOT NULL
-        AND to_regclass('projection.notices_recorded_at') IS NOT NULL AS ok`,
+        AND to_regclass('projection.notices_recorded_at') IS NOT NULL
+        AND to_regclass('projection.notice_prunes') IS NOT NULL AS ok`,
   );
   if (rows[0]?.ok) return;
   const client = await pool.connect();
   try {
     await client.query('BEGIN');
-    await client.query('SELECT pg_advisory_xact_lock($1, $2)', [...DDL_LOCK]);
+    await client.query('SELECT pg_advisory_xact_lock($1, $2)', [...PROJECTION_DDL_LOCK]);
     await client.query(PROJECTION_DDL);
     await client.query('COMMIT');
   } catch (err) {

@@ -9,12 +9,13 @@ import {
   type MetricsRegistry,
   type Shutdown,
 } from '@optic-mart/platform';
+import { registerAuth, type Auth } from './auth/index.js';
 import { registerCommandRoutes } from './command-routes.js';
 import type { GatewayConfig } from './config.js';
 import { CommandDispatcher } from './dispatcher.js';
 import { registerIdempotency } from './idempotency.js';
-import { registerPetQueries } from './pet-queries.js';
-import { registerPetRoutes } from './pet-routes.js';
+import { registerPetQueries } from './catalog/pet-queries.js';
+import { registerPetRoutes } from './catalog/pet-routes.js';
 import { registerStreamProxy } from './stream-proxy.js';
 
 /** The gateway, built but not listening: tests listen on port 0. */
@@ -24,7 +25,13 @@ export async function buildGatewayApp(options: {
   logger: Logger;
   metrics: MetricsRegistry;
   shutdown?: Shutdown;
-}): Promise<{ app: HttpServer; store: EventStore; dispatcher: CommandDispatcher; readModels: ReadModels }> {
+}): Promise<{
+  app: HttpServer;
+  store: EventStore;
+  dispatcher: CommandDispatcher;
+  readModels: ReadModels;
+  auth: Auth;
+}> {
   const { config, messaging, logger, metrics } = options;
   const store = new EventStore({
     connectionString: config.DATABASE_URL,
@@ -56,6 +63,13 @@ export async function buildGatewayApp(options: {
       },
     ],
   });
+  // Authentication first: every later hook and route sees request.principal.
+  const auth = await registerAuth(app, {
+    pool: store.pool,
+    kv: messaging.kv,
+    jwtSecret: config.JWT_SECRET,
+    tokenTtlSeconds: config.JWT_TTL_SECONDS,
+  });
   registerIdempotency(app, messaging.kv, { ttlMs: config.GATEWAY_IDEMPOTENCY_TTL_MS });
   registerCommandRoutes(app, dispatcher);
   registerStreamProxy(app, { streamUrl: config.STREAM_URL });
@@ -73,5 +87,5 @@ export async function buildGatewayApp(options: {
     await dispatcher.stop();
     await store.close();
   });
-  return { app, store, dispatcher, readModels };
+  return { app, store, dispatcher, readModels, auth };
 }

@@ -17,6 +17,13 @@ const schema = baseConfigSchema.extend({
   STREAM_URL: url({ protocols: ['http:', 'https:'] }).default('http://127.0.0.1:8082'),
   /** How long a query that names a position (`?after=`, X-Read-After) waits for the read model. */
   GATEWAY_READ_WAIT_MS: duration(2000),
+  /**
+   * The key access tokens are signed with (at least 32 characters, the same on every replica).
+   * Unset: one is generated once and kept in the database.
+   */
+  JWT_SECRET: z.string().min(32, { error: 'must be at least 32 characters' }).optional(),
+  /** How long an access token (and its session) lasts. */
+  JWT_TTL_SECONDS: int({ default: 3600, min: 60, max: 30 * 24 * 3600 }),
 });
 
 export type GatewayConfig = ReturnType<typeof loadGatewayConfig>;

@@ -35,7 +35,9 @@ export function registerIdempotency(app: HttpServer, kv: KeyValueStore, options:
         errors: [{ field: 'headers.idempotency-key', message: 'must be 1 to 200 visible ASCII characters' }],
       });
     }
-    const storeKey = `idempotency/${request.headers.authorization ? hash(request.headers.authorization) : 'anonymous'}/${key}`;
+    // Keys are the client's: scoped to the user (who may log in again between retries), so one
+    // user's key never replays another's response.
+    const storeKey = `idempotency/${request.principal?.userId ?? 'anonymous'}/${key}`;
     const fingerprint = hash(`${request.method} ${request.url} ${JSON.stringify(request.body ?? null)}`);
     const first: Stored = { state: 'in_progress', fingerprint };
     if (await kv.setIfAbsent(storeKey, JSON.stringify(first), { ttlMs: options.ttlMs })) {

@@ -1,8 +1,8 @@
 import { randomInt } from 'node:crypto';
 import type { HttpServer } from '@optic-mart/platform';
 import { createPetSchema, idSchema, petStreamId, updatePetSchema } from '@optic-mart/catalog';
-import { ifMatchVersion, replyWithOutcome } from './command-reply.js';
-import type { CommandDispatcher } from './dispatcher.js';
+import { ifMatchVersion, replyWithOutcome } from '../command-reply.js';
+import type { CommandDispatcher } from '../dispatcher.js';
 
 const petParams = { type: 'object', required: ['petId'], properties: { petId: idSchema } } as const;
 

@@ -72,7 +72,10 @@ export async function buildGatewayApp(options: {
   });
   registerIdempotency(app, messaging.kv, { ttlMs: config.GATEWAY_IDEMPOTENCY_TTL_MS });
   registerCommandRoutes(app, dispatcher);
-  registerStreamProxy(app, { streamUrl: config.STREAM_URL });
+  registerStreamProxy(app, {
+    streamUrl: config.STREAM_URL,
+    principalOf: ({ principal }) => (principal ? `${principal.userId};role=${principal.role}` : undefined),
+  });
   registerPetRoutes(app, dispatcher);
   // The read models live in the event store's database (schema `read`), kept by the projector.
   const readModels = new ReadModels({

@@ -12,6 +12,8 @@ import { connectKeyValueStore } from '../../stream/src/main.js';
 import { buildStreamApp, type StreamApp } from '../../stream/src/stream-app.js';
 import { connectSse } from '../../stream/src/test-support.js';
 import { buildGatewayApp } from './app.js';
+import type { Auth } from './auth/index.js';
+import { loginAs } from './auth/test-support.js';
 import { loadGatewayConfig } from './config.js';
 import { registerStreamProxy } from './stream-proxy.js';
 
@@ -22,6 +24,7 @@ describe('the gateway proxies /api/stream to the stream service', () => {
   let streamKv: KeyValueStore;
   let stream: StreamApp;
   let gateway: HttpServer;
+  let auth: Auth;
   let base: string;
   let streamBase: string;
   let checkpoint = 0;
@@ -65,7 +68,7 @@ describe('the gateway proxies /api/stream to the stream service', () => {
     const streamUrl = await stream.app.listen({ host: '127.0.0.1', port: 0 });
     streamBase = streamUrl;
     messaging = await connectMessaging({ databaseUrl: db.url, prefix });
-    ({ app: gateway } = await buildGatewayApp({
+    ({ app: gateway, auth } = await buildGatewayApp({
       config: loadGatewayConfig({
         DATABASE_URL: db.url,
         MESSAGING_PREFIX: prefix,
@@ -131,6 +134,25 @@ describe('the gateway proxies /api/stream to the stream service', () => {
     const bad = await fetch(`${base}/api/stream?topics=nope`);
     assert.equal(bad.status, 400);
     assert.match(((await bad.json()) as { detail: string }).detail, /nope/);
+  });
+
+  it("tells the stream service who is signed in: their own orders' topics, not another's", async () => {
+    const customer = await loginAs(auth, 'customer');
+    const own = await fetch(`${base}/api/stream?topics=users/${customer.principal.userId}/orders`, {
+      headers: customer.headers,
+    });
+    assert.equal(own.status, 200);
+    await own.body?.cancel();
+    const other = await fetch(`${base}/api/stream?topics=users/somebody-else/orders`, {
+      headers: customer.headers,
+    });
+    assert.equal(other.status, 403);
+    const seller = await loginAs(auth, 'seller');
+    const staff = await fetch(`${base}/api/stream?topics=users/somebody-else/orders`, {
+      headers: seller.headers,
+    });
+    assert.equal(staff.status, 200);
+    await staff.body?.cancel();
   });
 
   it(

@@ -1,6 +1,7 @@
 // GET /api/stream: the stream service's server-sent events, passed through as they come.
 import http, { type IncomingMessage, type ServerResponse } from 'node:http';
 import https from 'node:https';
+import type { FastifyRequest } from 'fastify';
 import { AppError, CORRELATION_ID_HEADER, type HttpServer } from '@optic-mart/platform';
 
 /** The header the stream service reads the user from; only the gateway may set it. */
@@ -15,10 +16,11 @@ export interface StreamProxyOptions {
   /** How long to wait for the stream service to answer before a 503. Default 5 s. */
   readonly connectTimeoutMs?: number;
   /**
-   * The authenticated user to tell the stream service (issue 5); until then none, and the client's
-   * own `x-optic-principal` is never passed on: anyone could claim to be anyone with it.
+   * The authenticated user to tell the stream service, as `<userId>;role=<role>`; undefined for an
+   * anonymous request. The client's own `x-optic-principal` is never passed on: anyone could claim
+   * to be anyone with it.
    */
-  readonly principalOf?: (headers: IncomingMessage['headers']) => string | undefined;
+  readonly principalOf?: (request: FastifyRequest) => string | undefined;
 }
 
 /** Registers GET /api/stream, proxied to the stream service's GET /stream with the query string. */
@@ -44,7 +46,7 @@ export function registerStreamProxy(app: HttpServer, options: StreamProxyOptions
     };
     const lastEventId = request.headers['last-event-id'];
     if (typeof lastEventId === 'string') headers['last-event-id'] = lastEventId;
-    const principal = options.principalOf?.(request.headers);
+    const principal = options.principalOf?.(request);
     if (principal !== undefined) headers[PRINCIPAL_HEADER] = principal;
 
     const upstreamRequest = client.request(target, { method: 'GET', headers, agent });

@@ -21,7 +21,7 @@ import {
   type ProjectionNotice,
 } from '@optic-mart/runtime';
 import type { StreamConfig } from './config.js';
-import { authorizeTopics, formatCursor, parseCursor, type Cursor } from './topics.js';
+import { authorizeTopics, parsePrincipal, formatCursor, parseCursor, type Cursor } from './topics.js';
 
 /** The header the gateway sets to the authenticated user; anything a client sent is removed there. */
 export const PRINCIPAL_HEADER = 'x-optic-principal';
@@ -303,9 +303,7 @@ export async function buildStreamApp(options: {
 
   app.get('/stream', async (request, reply) => {
     const query = request.query as Record<string, string | string[] | undefined>;
-    const principalHeader = request.headers[PRINCIPAL_HEADER];
-    const principal =
-      typeof principalHeader === 'string' && principalHeader !== '' ? principalHeader : undefined;
+    const principal = parsePrincipal(request.headers[PRINCIPAL_HEADER]);
     const topics = authorizeTopics(query.topics, principal, config.STREAM_MAX_TOPICS);
     const lastEventHeader = request.headers['last-event-id'];
     const lastEventQuery = query.lastEventId;

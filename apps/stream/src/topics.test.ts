@@ -1,7 +1,7 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { isAppError } from '@optic-mart/platform';
-import { authorizeTopics, formatCursor, parseCursor } from './topics.js';
+import { authorizeTopics, formatCursor, parseCursor, parsePrincipal } from './topics.js';
 
 const codeOf = (fn: () => unknown): string | undefined => {
   try {
@@ -21,15 +21,18 @@ test('public topics are open to anyone; repeated and comma-separated values are 
   assert.deepEqual(authorizeTopics('supplies,supplies/s-1', undefined, 10), ['supplies', 'supplies/s-1']);
 });
 
+const u1 = { userId: 'u1', role: 'customer' };
+const u2 = { userId: 'u2', role: 'customer' };
+
 test('orders need someone signed in, users/{id}/… that very user', () => {
   assert.equal(
     codeOf(() => authorizeTopics('orders/o1', undefined, 10)),
     'forbidden',
   );
-  assert.deepEqual(authorizeTopics('orders/o1', 'u1', 10), ['orders/o1']);
-  assert.deepEqual(authorizeTopics('users/u1/orders', 'u1', 10), ['users/u1/orders']);
+  assert.deepEqual(authorizeTopics('orders/o1', u1, 10), ['orders/o1']);
+  assert.deepEqual(authorizeTopics('users/u1/orders', u1, 10), ['users/u1/orders']);
   assert.equal(
-    codeOf(() => authorizeTopics('users/u1/orders', 'u2', 10)),
+    codeOf(() => authorizeTopics('users/u1/orders', u2, 10)),
     'forbidden',
   );
   assert.equal(
@@ -50,7 +53,7 @@ test('unknown syntax, no topic or too many are 400', () => {
     'x'.repeat(300),
   ]) {
     assert.equal(
-      codeOf(() => authorizeTopics(bad, 'u1', 10)),
+      codeOf(() => authorizeTopics(bad, u1, 10)),
       'bad_request',
       bad,
     );
@@ -86,5 +89,19 @@ test('a cursor round-trips, sorted by projection; a malformed one is 400', () =>
       'bad_request',
       bad,
     );
+  }
+});
+
+test("sellers and admins may follow any user's orders", () => {
+  for (const role of ['seller', 'admin']) {
+    assert.deepEqual(authorizeTopics('users/u1/orders', { userId: 'u9', role }, 10), ['users/u1/orders']);
+  }
+});
+
+test('reads the principal the gateway sends: <userId>[;role=<role>]', () => {
+  assert.deepEqual(parsePrincipal('17;role=seller'), { userId: '17', role: 'seller' });
+  assert.deepEqual(parsePrincipal('u1'), { userId: 'u1', role: 'customer' });
+  for (const bad of [undefined, '', ';role=admin', '17;role=root', '17;role=admin;x', ['17']]) {
+    assert.equal(parsePrincipal(bad), undefined, String(bad));
   }
 });

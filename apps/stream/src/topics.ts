@@ -4,24 +4,45 @@ import { AppError } from '@optic-mart/platform';
 // An id segment: what ids look like across contexts (uuids, slugs), nothing a path could abuse.
 const SEGMENT = '[A-Za-z0-9][A-Za-z0-9._~-]{0,199}';
 
+/** Who is asking, as the gateway tells it (`x-optic-principal: <userId>;role=<role>`). */
+export interface StreamPrincipal {
+  readonly userId: string;
+  /** customer, seller or admin; a header without one is a customer. */
+  readonly role: string;
+}
+
+const PRINCIPAL = new RegExp(`^(${SEGMENT})(?:;role=(customer|seller|admin))?$`);
+
+/** The principal of the gateway's header; undefined when absent (anonymous) or not well formed. */
+export function parsePrincipal(header: string | string[] | undefined): StreamPrincipal | undefined {
+  if (typeof header !== 'string') return undefined;
+  const match = PRINCIPAL.exec(header.trim());
+  return match ? { userId: match[1]!, role: match[2] ?? 'customer' } : undefined;
+}
+
 interface TopicRule {
   readonly pattern: RegExp;
   /** Whether `principal` (undefined: anonymous) may see topics of this rule; `match` is the regex match. */
-  readonly allows: (principal: string | undefined, match: RegExpExecArray) => boolean;
+  readonly allows: (principal: StreamPrincipal | undefined, match: RegExpExecArray) => boolean;
 }
 
 const anyone = () => true;
+/** Sellers handle every order (they approve them), admins see everything. */
+const staff = (principal: StreamPrincipal | undefined) =>
+  principal !== undefined && (principal.role === 'seller' || principal.role === 'admin');
 
 const rules: readonly TopicRule[] = [
   { pattern: new RegExp(`^pets(?:/${SEGMENT})?$`), allows: anyone },
   { pattern: /^inventory$/, allows: anyone },
   { pattern: new RegExp(`^supplies(?:/${SEGMENT})?$`), allows: anyone },
-  // Whose order it is needs the orders read model and authentication (issue 5): until then only
-  // someone signed in may follow an order.
+  { pattern: new RegExp(`^products(?:/${SEGMENT})?$`), allows: anyone },
+  // An order's notices say only that it changed (never what): any signed-in user may follow an
+  // order id they know; its content stays behind the orders API, which checks ownership.
   { pattern: new RegExp(`^orders/${SEGMENT}$`), allows: (principal) => principal !== undefined },
   {
     pattern: new RegExp(`^users/(${SEGMENT})(?:/${SEGMENT})*$`),
-    allows: (principal, match) => principal !== undefined && principal === match[1],
+    allows: (principal, match) =>
+      staff(principal) || (principal !== undefined && principal.userId === match[1]),
   },
 ];
 
@@ -31,7 +52,7 @@ const rules: readonly TopicRule[] = [
  */
 export function authorizeTopics(
   raw: string | readonly string[] | undefined,
-  principal: string | undefined,
+  principal: StreamPrincipal | undefined,
   maxTopics: number,
 ): string[] {
   const values = raw === undefined ? [] : typeof raw === 'string' ? [raw] : raw;

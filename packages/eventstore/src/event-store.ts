@@ -17,6 +17,7 @@ import type {
   ReadStreamOptions,
   RecordedEvent,
   Snapshot,
+  StreamAppend,
   StreamMetadata,
 } from './types.js';
 
@@ -39,6 +40,8 @@ export interface EventStoreOptions {
 
 /** Largest number of events one append may carry. */
 export const MAX_EVENTS_PER_APPEND = 10_000;
+/** Largest number of streams one `appendMany` may write. */
+export const MAX_STREAMS_PER_APPEND = 100;
 /** Stream ids are opaque strings up to this length; the category is the part before the first '-'. */
 export const MAX_STREAM_ID_LENGTH = 200;
 const MAX_READ = 10_000;
@@ -47,6 +50,26 @@ const MAX_READ = 10_000;
  * the next already waits for the lock with the appenders that arrived meanwhile.
  */
 const MAX_LOCATES = 2;
+
+/** Events as the append function takes them: one array per column. */
+interface EncodedEvents {
+  readonly ids: string[];
+  readonly types: string[];
+  readonly data: unknown[];
+  readonly metadata: EventMetadata[];
+  readonly schemaVersions: number[];
+}
+
+/** What `eventstore.append` answers (and `eventstore.append_outcome`, without seqs). */
+interface AppendRow {
+  status: string;
+  version: string | null;
+  position: string | null;
+  seqs: string[] | null;
+}
+
+const APPEND_SQL =
+  'SELECT status, version, "position", seqs FROM eventstore.append($1, $2, $3, $4, $5, $6, $7, $8)';
 
 interface EventRow {
   position: string | null;
@@ -67,6 +90,17 @@ const EVENT_COLUMNS = `e.stream_id, e.version, e.id, e.type, e.schema_version, e
  * commit-safe order, subscribe, snapshots, upcasting, stream metadata, soft delete and erasure of
  * personal data. See the package README for how the global order is kept.
  */
+/**
+ * The position of the last event in the global log (0 when it is empty), read on any connection to
+ * the store's database: readers that hold no EventStore (read models) use it.
+ */
+export async function readHeadPosition(db: Pick<pg.Pool, 'query'>): Promise<number> {
+  const { rows } = await db.query<{ p: string | null }>(
+    'SELECT position_end AS p FROM eventstore.runs ORDER BY position_end DESC LIMIT 1',
+  );
+  return Number(rows[0]?.p ?? 0);
+}
+
 export class EventStore {
   readonly pool: pg.Pool;
   readonly notifier: Notifier;
@@ -146,51 +180,9 @@ export class EventStore {
       throw new AppError('payload_too_large', `an append carries at most ${MAX_EVENTS_PER_APPEND} events`);
     }
     const expected = encodeExpectedVersion(options.expectedVersion);
-    const ids: string[] = [];
-    const types: string[] = [];
-    const data: unknown[] = [];
-    const metadata: EventMetadata[] = [];
-    const schemaVersions: number[] = [];
-    for (const [i, event] of events.entries()) {
-      if (typeof event.type !== 'string' || event.type.length === 0 || event.type.length > 200) {
-        throw new AppError('validation_failed', `events[${i}].type must be a non-empty string`, {
-          errors: [
-            { field: `events[${i}].type`, message: 'must be a non-empty string of at most 200 characters' },
-          ],
-        });
-      }
-      if (event.data === undefined) {
-        throw new AppError('validation_failed', `events[${i}].data is required`, {
-          errors: [{ field: `events[${i}].data`, message: 'is required' }],
-        });
-      }
-      const id = event.id ?? randomUUID();
-      if (!UUID.test(id)) {
-        throw new AppError('validation_failed', `events[${i}].id must be a UUID`, {
-          errors: [{ field: `events[${i}].id`, message: 'must be a UUID' }],
-        });
-      }
-      ids.push(id.toLowerCase());
-      types.push(event.type);
-      schemaVersions.push(event.schemaVersion ?? 1);
-      if (event.personalData) {
-        const pd = validatePersonalData(event.personalData, i);
-        const key = await this.#vault.keyForWriting(pd.subjectId);
-        data.push(encryptFields(event.data, pd.fields, key));
-        metadata.push({
-          ...event.metadata,
-          personalData: { subjectId: pd.subjectId, fields: [...pd.fields] },
-        });
-      } else {
-        data.push(event.data);
-        metadata.push(event.metadata ?? {});
-      }
-    }
-    if (new Set(ids).size !== ids.length) {
-      throw new AppError('validation_failed', 'event ids within one append must differ');
-    }
+    const { ids, types, data, metadata, schemaVersions } = await this.#encode(events);
 
-    let row: { status: string; version: string | null; position: string | null; seqs: string[] | null };
+    let row: AppendRow;
     try {
       // Stamping inside the append's own transaction saves a round trip when nobody else is
       // appending; when others are (in this process), one shared locate call serves them all.
@@ -199,7 +191,7 @@ export class EventStore {
       try {
         const r = await this.pool.query<typeof row>({
           name: 'eventstore-append',
-          text: 'SELECT status, version, "position", seqs FROM eventstore.append($1, $2, $3, $4, $5, $6, $7, $8)',
+          text: APPEND_SQL,
           values: [
             streamId,
             expected,
@@ -248,6 +240,221 @@ export class EventStore {
       default:
         throw new Error(`unexpected append status ${row.status}`);
     }
+  }
+
+  /**
+   * Appends to several streams in one transaction: all of it or nothing. Each stream's version tag
+   * is checked as `append` checks it, so a mismatch on any stream writes nothing and reports that
+   * stream's `wrong_version`; of concurrent multi-stream appends sharing a stream at the same tag,
+   * exactly one is written. Positions are stamped after commit, as for every append (README,
+   * invariant 2). A retry whose event ids are all stored returns the first results (`duplicate`).
+   * Results come in the order of `appends`.
+   */
+  async appendMany(appends: readonly StreamAppend[]): Promise<AppendResult[]> {
+    if (appends.length === 0) {
+      throw new AppError('validation_failed', 'appendMany needs at least one stream');
+    }
+    if (appends.length > MAX_STREAMS_PER_APPEND) {
+      throw new AppError('payload_too_large', `appendMany takes at most ${MAX_STREAMS_PER_APPEND} streams`);
+    }
+    const prepared: { streamId: string; expected: number; encoded: EncodedEvents }[] = [];
+    const streams = new Set<string>();
+    const allIds = new Set<string>();
+    let total = 0;
+    for (const [k, { streamId, events, expectedVersion }] of appends.entries()) {
+      validateStreamId(streamId);
+      if (streams.has(streamId)) {
+        throw new AppError('validation_failed', `stream ${streamId} appears twice in one appendMany`, {
+          errors: [{ field: `appends[${k}].streamId`, message: 'must differ from the other streams' }],
+        });
+      }
+      streams.add(streamId);
+      if (events.length === 0) {
+        throw new AppError('validation_failed', `appends[${k}] needs at least one event`, {
+          errors: [{ field: `appends[${k}].events`, message: 'needs at least one event' }],
+        });
+      }
+      total += events.length;
+      if (total > MAX_EVENTS_PER_APPEND) {
+        throw new AppError('payload_too_large', `an append carries at most ${MAX_EVENTS_PER_APPEND} events`);
+      }
+      const expected = encodeExpectedVersion(expectedVersion);
+      const encoded = await this.#encode(events, `appends[${k}].events`);
+      for (const id of encoded.ids) allIds.add(id);
+      prepared.push({ streamId, expected, encoded });
+    }
+    if (allIds.size !== total) {
+      throw new AppError('validation_failed', 'event ids within one append must differ');
+    }
+    // One lock order for every multi-stream append: two that share streams then wait for each
+    // other on the (stream_id, version) index instead of deadlocking.
+    const ordered = [...prepared].sort((a, b) =>
+      a.streamId < b.streamId ? -1 : a.streamId > b.streamId ? 1 : 0,
+    );
+
+    const rows = new Map<string, AppendRow>();
+    let committed = false;
+    const client = await this.pool.connect();
+    let broken: Error | undefined;
+    this.#appending++;
+    try {
+      await client.query('BEGIN');
+      try {
+        for (const { streamId, expected, encoded } of ordered) {
+          // Never stamped in this transaction (p_own_transaction false): the sequencer lock would be
+          // held across the remaining statements, holding up every other appender's position.
+          const r = await client.query<AppendRow>({
+            name: 'eventstore-append',
+            text: APPEND_SQL,
+            values: [
+              streamId,
+              expected,
+              encoded.ids,
+              encoded.types,
+              JSON.stringify(encoded.data),
+              JSON.stringify(encoded.metadata),
+              encoded.schemaVersions,
+              false,
+            ],
+          });
+          const row = r.rows[0]!;
+          rows.set(streamId, row);
+          // Stop at once: whatever else is wrong is asked outside this transaction (below), which
+          // must not go on inserting while it may hold the sequencer lock (a duplicate's outcome
+          // can stamp).
+          if (row.status !== 'ok') break;
+        }
+        if (rows.size === ordered.length && [...rows.values()].every((r) => r.status === 'ok')) {
+          await client.query('COMMIT');
+          committed = true;
+        } else {
+          await client.query('ROLLBACK');
+        }
+      } catch (err) {
+        await client.query('ROLLBACK').catch((rollbackErr: unknown) => {
+          broken = rollbackErr as Error;
+        });
+        // Another append won the race for a version (or wrote these ids): nothing was written.
+        if ((err as { code?: string }).code !== 'OM409') throw err;
+      }
+    } catch (err) {
+      broken ??= err as Error;
+      throw err;
+    } finally {
+      this.#appending--;
+      client.release(broken);
+    }
+
+    if (committed) {
+      const positions = await Promise.all(
+        ordered.map(({ streamId }) => this.#locate(rows.get(streamId)!.seqs ?? [])),
+      );
+      const byStream = new Map(ordered.map(({ streamId }, i) => [streamId, positions[i]!]));
+      return prepared.map(({ streamId }) => ({
+        streamId,
+        version: Number(rows.get(streamId)!.version),
+        position: byStream.get(streamId)!,
+        duplicate: false,
+      }));
+    }
+    const deleted = [...rows].find(([, row]) => row.status === 'stream_deleted');
+    if (deleted) {
+      throw new AppError('stream_deleted', `stream ${deleted[0]} was deleted`, {
+        extra: { streamId: deleted[0] },
+      });
+    }
+    // Nothing was written: why not, for every stream, as it is now (a lost race, a retry …).
+    const outcomes = await Promise.all(
+      ordered.map(({ streamId, encoded }) =>
+        this.pool.query<AppendRow>(
+          'SELECT status, version, "position", NULL::bigint[] AS seqs FROM eventstore.append_outcome($1, $2)',
+          [streamId, encoded.ids],
+        ),
+      ),
+    );
+    const now = new Map(ordered.map(({ streamId }, i) => [streamId, outcomes[i]!.rows[0]!]));
+    return this.#manyOutcome(prepared, now);
+  }
+
+  /** The answer to a multi-stream append that wrote nothing: the first results, or why not. */
+  #manyOutcome(
+    prepared: readonly { streamId: string; expected: number }[],
+    rows: ReadonlyMap<string, AppendRow>,
+  ): AppendResult[] {
+    const statuses = prepared.map(({ streamId }) => rows.get(streamId)?.status);
+    if (statuses.every((s) => s === 'duplicate')) {
+      return prepared.map(({ streamId }) => {
+        const row = rows.get(streamId)!;
+        return { streamId, version: Number(row.version), position: Number(row.position), duplicate: true };
+      });
+    }
+    const wrong = prepared.filter(({ streamId }) => rows.get(streamId)?.status === 'wrong_version');
+    // After a lost race every stream reports its current version: name one that really moved on.
+    const moved =
+      wrong.find(({ streamId, expected }) => {
+        const first = expected === -1 ? 1 : expected;
+        return first > 0 && Number(rows.get(streamId)!.version) + 1 !== first;
+      }) ?? wrong[0];
+    if (moved && !statuses.includes('duplicate') && !statuses.includes('event_id_conflict')) {
+      const currentVersion = Number(rows.get(moved.streamId)!.version);
+      throw new AppError(
+        'wrong_version',
+        `stream ${moved.streamId} is at version ${currentVersion}, so the next version tag is ${currentVersion + 1}`,
+        { extra: { streamId: moved.streamId, currentVersion } },
+      );
+    }
+    // Some of the ids are stored and some are not: not a retry of one append.
+    throw new AppError('event_id_conflict', 'some of these event ids are already stored', {
+      extra: { streamIds: prepared.map((p) => p.streamId) },
+    });
+  }
+
+  /** Validates events and encodes them as the append function's arrays (encrypting personal data). */
+  async #encode(events: readonly NewEvent[], field = 'events'): Promise<EncodedEvents> {
+    const ids: string[] = [];
+    const types: string[] = [];
+    const data: unknown[] = [];
+    const metadata: EventMetadata[] = [];
+    const schemaVersions: number[] = [];
+    for (const [i, event] of events.entries()) {
+      if (typeof event.type !== 'string' || event.type.length === 0 || event.type.length > 200) {
+        throw new AppError('validation_failed', `${field}[${i}].type must be a non-empty string`, {
+          errors: [
+            { field: `${field}[${i}].type`, message: 'must be a non-empty string of at most 200 characters' },
+          ],
+        });
+      }
+      if (event.data === undefined) {
+        throw new AppError('validation_failed', `${field}[${i}].data is required`, {
+          errors: [{ field: `${field}[${i}].data`, message: 'is required' }],
+        });
+      }
+      const id = event.id ?? randomUUID();
+      if (!UUID.test(id)) {
+        throw new AppError('validation_failed', `${field}[${i}].id must be a UUID`, {
+          errors: [{ field: `${field}[${i}].id`, message: 'must be a UUID' }],
+        });
+      }
+      ids.push(id.toLowerCase());
+      types.push(event.type);
+      schemaVersions.push(event.schemaVersion ?? 1);
+      if (event.personalData) {
+        const pd = validatePersonalData(event.personalData, i);
+        const key = await this.#vault.keyForWriting(pd.subjectId);
+        data.push(encryptFields(event.data, pd.fields, key));
+        metadata.push({
+          ...event.metadata,
+          personalData: { subjectId: pd.subjectId, fields: [...pd.fields] },
+        });
+      } else {
+        data.push(event.data);
+        metadata.push(event.metadata ?? {});
+      }
+    }
+    if (new Set(ids).size !== ids.length) {
+      throw new AppError('validation_failed', 'event ids within one append must differ');
+    }
+    return { ids, types, data, metadata, schemaVersions };
   }
 
   /**
@@ -419,10 +626,7 @@ export class EventStore {
 
   /** The last position stamped so far. */
   async headPosition(): Promise<number> {
-    const { rows } = await this.pool.query<{ p: string | null }>(
-      'SELECT position_end AS p FROM eventstore.runs ORDER BY position_end DESC LIMIT 1',
-    );
-    const head = Number(rows[0]?.p ?? 0);
+    const head = await readHeadPosition(this.pool);
     if (head > this.notifier.lastPosition) this.notifier.lastPosition = head;
     return head;
   }

@@ -1,5 +1,11 @@
 // The public surface of @optic-mart/eventstore.
-export { EventStore, MAX_EVENTS_PER_APPEND, MAX_STREAM_ID_LENGTH } from './event-store.js';
+export {
+  EventStore,
+  MAX_EVENTS_PER_APPEND,
+  MAX_STREAMS_PER_APPEND,
+  MAX_STREAM_ID_LENGTH,
+  readHeadPosition,
+} from './event-store.js';
 export type { EventStoreOptions } from './event-store.js';
 export { subscribe } from './subscription.js';
 export type { SubscribeOptions, Subscription } from './subscription.js';
@@ -19,5 +25,6 @@ export type {
   ReadStreamOptions,
   RecordedEvent,
   Snapshot,
+  StreamAppend,
   StreamMetadata,
 } from './types.js';

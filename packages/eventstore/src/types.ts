@@ -54,6 +54,13 @@ export interface AppendOptions {
   readonly expectedVersion: ExpectedVersion;
 }
 
+/** One stream's part of a multi-stream append (`EventStore.appendMany`). */
+export interface StreamAppend {
+  readonly streamId: string;
+  readonly events: readonly NewEvent[];
+  readonly expectedVersion: ExpectedVersion;
+}
+
 export interface AppendResult {
   readonly streamId: string;
   /** Version of the last event written. */

@@ -58,6 +58,28 @@ const errorTable = {
   pet_not_available: { status: 409, title: 'The pet is not available', retryable: false },
   pet_reserved: { status: 409, title: 'The pet is reserved by an order', retryable: false },
   reservation_mismatch: { status: 409, title: 'The pet is not reserved by this order', retryable: false },
+  // Catalog: pet photos, and the Petstore API at /api/v3 (its "Validation exception").
+  pet_photo_limit: { status: 409, title: 'The pet has as many photos as it may', retryable: false },
+  validation_exception: { status: 422, title: 'Validation exception', retryable: false },
+  // Identity: users and sessions.
+  user_not_found: { status: 404, title: 'User not found', retryable: false },
+  user_already_exists: { status: 409, title: 'A user with this username exists', retryable: false },
+  username_immutable: { status: 400, title: 'A username cannot change', retryable: false },
+  // The Petstore's loginUser answers a bad username or password with 400 (the native API with 401).
+  invalid_credentials: { status: 400, title: 'Invalid username/password supplied', retryable: false },
+  // Catalog: supplies (products) and their reviews.
+  product_not_found: { status: 404, title: 'Product not found', retryable: false },
+  product_already_exists: { status: 409, title: 'A product with this SKU exists', retryable: false },
+  product_discontinued: { status: 409, title: 'The product is discontinued', retryable: false },
+  review_exists: { status: 409, title: 'You have reviewed this product already', retryable: false },
+  review_not_found: { status: 404, title: 'Review not found', retryable: false },
+  // Inventory: stock per SKU, reservations per order.
+  insufficient_stock: { status: 409, title: 'Not enough stock', retryable: false },
+  stock_already_reserved: { status: 409, title: 'The order holds stock of this SKU', retryable: false },
+  stock_reservation_not_found: { status: 409, title: 'The order holds none of this SKU', retryable: false },
+  // Ordering: orders (seed 003's state machine, 002's statuses).
+  order_not_found: { status: 404, title: 'Order not found', retryable: false },
+  order_already_exists: { status: 409, title: 'An order with this id exists', retryable: false },
 } as const satisfies Record<string, ErrorSpec>;
 
 /** A stable error code: the key clients and other processes switch on. */

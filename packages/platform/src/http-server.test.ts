@@ -149,6 +149,17 @@ describe('createHttpServer: errors as problem+json', () => {
     assert.match(problem(res.body).detail, /not valid JSON/);
   });
 
+  it('answers what the router refuses before any route runs (a path that does not decode, an overlong parameter) as problem+json', async () => {
+    const { app } = server();
+    app.get('/pets/:petId', async () => ({}));
+    for (const url of ['/pets/%zz', `/pets/${'x'.repeat(200)}`]) {
+      const res = await app.inject({ method: 'GET', url });
+      assert.ok(res.statusCode >= 400 && res.statusCode < 500, `${url}: ${res.statusCode}`);
+      assert.match(String(res.headers['content-type']), /^application\/problem\+json/);
+      assert.equal(typeof problem(res.body).code, 'string');
+    }
+  });
+
   it('answers a body over the limit with 413, by default above 1 MiB', async () => {
     const { app } = server();
     app.post('/upload', async () => ({ ok: true }));

@@ -100,6 +100,12 @@ export function createHttpServer(options: HttpServerOptions): HttpServer {
     genReqId: (req) => correlationIdFrom(req.headers),
     requestIdHeader: false,
     bodyLimit,
+    // What Fastify answers before any route or hook runs (a path that does not decode, a path
+    // parameter longer than the router takes) is a problem+json like every other error, not
+    // Fastify's own JSON (found by apps/gateway/src/bad-input.int.test.ts).
+    frameworkErrors: (error, request, reply) => {
+      void sendProblem(reply, appErrorFrom(error, { bodyLimit }), pathOf(request));
+    },
     // All errors, not just the first: a client fixing a form wants every bad field at once.
   });
   // Two validators: query strings, params and headers arrive as text, so they are coerced to the

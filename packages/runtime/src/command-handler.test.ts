@@ -2,18 +2,27 @@
 // command-handler.int.test.ts runs the same path against PostgreSQL.
 import { describe, it } from 'node:test';
 import assert from 'node:assert/strict';
-import type { AppendOptions, AppendResult, NewEvent, RecordedEvent, Snapshot } from '@optic-mart/eventstore';
+import type {
+  AppendOptions,
+  AppendResult,
+  NewEvent,
+  RecordedEvent,
+  Snapshot,
+  StreamAppend,
+} from '@optic-mart/eventstore';
 import { AppError } from '@optic-mart/platform';
 import {
+  aggregateStep,
   createCommandHandler,
   crossesMultiple,
   type CommandInput,
   type CommandRoutes,
   type CommandStore,
+  type MultiStreamRoute,
 } from './command-handler.js';
 import { DomainError } from './decider.js';
 import { eventIdFor } from './event-ids.js';
-import { tagDecider } from './test-decider.js';
+import { tagDecider, type TagState } from './test-decider.js';
 
 class MemoryStore implements CommandStore {
   readonly streams = new Map<string, RecordedEvent[]>();
@@ -81,6 +90,29 @@ class MemoryStore implements CommandStore {
     }
     this.streams.set(streamId, stream);
     return { streamId, version: stream.length, position: this.position, duplicate: false };
+  }
+
+  /** All or nothing, as the store's appendMany: every tag is checked before anything is written. */
+  async appendMany(appends: readonly StreamAppend[]): Promise<AppendResult[]> {
+    await this.beforeAppend?.();
+    const ids = appends.flatMap((a) => a.events.map((e) => e.id ?? ''));
+    const stored = ids.filter((id) => this.#find(id));
+    if (stored.length === ids.length) {
+      return appends.map(({ streamId, events }) => {
+        const last = this.#find(events.at(-1)!.id!)!;
+        return { streamId, version: last.version, position: last.position!, duplicate: true };
+      });
+    }
+    if (stored.length > 0) throw new AppError('event_id_conflict', 'some ids are stored');
+    for (const { streamId, expectedVersion } of appends) {
+      const currentVersion = this.streams.get(streamId)?.length ?? 0;
+      if (expectedVersion !== currentVersion + 1) {
+        throw new AppError('wrong_version', 'wrong version', { extra: { streamId, currentVersion } });
+      }
+    }
+    return appends.map(({ streamId, events, expectedVersion }) =>
+      this.appendNow(streamId, events, { expectedVersion }),
+    );
   }
 
   async findEvent(id: string): Promise<RecordedEvent | null> {
@@ -423,5 +455,182 @@ describe('crossesMultiple', () => {
     assert.equal(crossesMultiple(100, 101, 100), false);
     assert.equal(crossesMultiple(98, 250, 100), true);
     assert.equal(crossesMultiple(0, 5, 0), false);
+  });
+});
+
+describe('multi-stream commands', () => {
+  // TagBoth tags pet-1 and pet-2 in one atomic append; CopyTags (reads pet-1) tags pet-2 with
+  // pet-1's tags and registers pet-1's name on it.
+  const tagBoth: MultiStreamRoute = {
+    kind: 'multi',
+    steps: (c) => {
+      const { tag } = c.data as { tag: string };
+      return ['pet-1', 'pet-2'].map((streamId) =>
+        aggregateStep({ streamId, decider: tagDecider, command: { type: 'TagPet', data: { tag } } }),
+      );
+    },
+  };
+  const copyTags: MultiStreamRoute = {
+    kind: 'multi',
+    reads: () => [{ streamId: 'pet-1', decider: tagDecider }],
+    steps: (_c, loaded) => {
+      const source = loaded.get('pet-1')!.state as TagState;
+      if (source.name === null) throw new DomainError('not_found', 'pet-1 is not registered');
+      return [
+        aggregateStep({
+          streamId: 'pet-2',
+          decider: tagDecider,
+          command: { type: 'TagMany', data: { tags: [...source.tags] } },
+        }),
+        aggregateStep({
+          streamId: 'pet-1',
+          decider: tagDecider,
+          command: { type: 'TagPet', data: { tag: 'copied' } },
+        }),
+      ];
+    },
+  };
+  const multiRoutes: CommandRoutes = { ...routes, TagBoth: tagBoth, CopyTags: copyTags };
+
+  function setupMulti(retry = { maxAttempts: 4, baseDelayMs: 0 }) {
+    const store = new MemoryStore();
+    for (const streamId of ['pet-1', 'pet-2']) {
+      store.appendNow(streamId, [{ id: crypto.randomUUID(), type: 'Registered', data: { name: streamId } }], {
+        expectedVersion: 1,
+      });
+    }
+    return { store, handle: createCommandHandler({ store, routes: multiRoutes, retry }) };
+  }
+
+  it('appends to every stream at once, with event ids derived from the command id across its streams', async () => {
+    const { store, handle } = setupMulti();
+    const c = command('TagBoth', { tag: 'a' });
+    const r = await handle(c);
+    assert.deepEqual(r, {
+      ok: true,
+      streamId: 'pet-1',
+      version: 2,
+      position: 4,
+      events: 2,
+      duplicate: false,
+      streams: [
+        { streamId: 'pet-1', version: 2, position: 3 },
+        { streamId: 'pet-2', version: 2, position: 4 },
+      ],
+    });
+    assert.equal(store.streams.get('pet-1')![1]!.id, eventIdFor(c.commandId, 0));
+    assert.equal(store.streams.get('pet-2')![1]!.id, eventIdFor(c.commandId, 1));
+    assert.deepEqual(store.streams.get('pet-2')![1]!.metadata, {
+      commandId: c.commandId,
+      correlationId: 'corr-1',
+      causationId: c.commandId,
+      userId: 'user-1',
+    });
+  });
+
+  it('answers a repeated command with its first result and appends nothing', async () => {
+    const { store, handle } = setupMulti();
+    const c = command('TagBoth', { tag: 'a' });
+    const first = await handle(c);
+    await handle(command('TagBoth', { tag: 'b' }));
+    const again = await handle(c);
+    assert.deepEqual(again, { ...first, duplicate: true });
+    assert.equal(store.streams.get('pet-1')!.length, 3);
+  });
+
+  it('appends nothing anywhere when one decider refuses', async () => {
+    const { store, handle } = setupMulti();
+    store.appendNow('pet-2', [{ id: crypto.randomUUID(), type: 'Tagged', data: { tag: 'a' } }], {
+      expectedVersion: 2,
+    });
+    const r = await handle(command('TagBoth', { tag: 'a' }));
+    assert.deepEqual(r, {
+      ok: false,
+      error: { code: 'conflict', detail: 'already tagged a', extra: { tag: 'a' } },
+    });
+    assert.equal(store.streams.get('pet-1')!.length, 1);
+  });
+
+  it('decides again from fresh loads when another writer moves any one of the streams', async () => {
+    const { store, handle } = setupMulti();
+    let raced = false;
+    store.beforeAppend = async () => {
+      if (raced) return;
+      raced = true;
+      store.appendNow('pet-2', [{ id: crypto.randomUUID(), type: 'Tagged', data: { tag: 'x' } }], {
+        expectedVersion: 2,
+      });
+    };
+    const r = await handle(command('TagBoth', { tag: 'a' }));
+    assert.equal(r.ok, true);
+    assert.deepEqual(
+      store.streams.get('pet-2')!.map((e) => e.type),
+      ['Registered', 'Tagged', 'Tagged'],
+    );
+    assert.equal(store.streams.get('pet-1')!.length, 2);
+    // Once the other writer took the very tag, the retry's decision is the refusal.
+    raced = false;
+    store.beforeAppend = async () => {
+      if (raced) return;
+      raced = true;
+      store.appendNow('pet-2', [{ id: crypto.randomUUID(), type: 'Tagged', data: { tag: 'b' } }], {
+        expectedVersion: 4,
+      });
+    };
+    const refused = await handle(command('TagBoth', { tag: 'b' }));
+    assert.equal(!refused.ok && refused.error.code, 'conflict');
+    assert.equal(store.streams.get('pet-1')!.length, 2);
+  });
+
+  it('throws the retryable concurrency_conflict when conflicts outlast the retries', async () => {
+    const { store, handle } = setupMulti({ maxAttempts: 3, baseDelayMs: 0 });
+    let n = 0;
+    store.beforeAppend = async () => {
+      store.appendNow('pet-2', [{ id: crypto.randomUUID(), type: 'Tagged', data: { tag: `x${n++}` } }], {
+        expectedVersion: store.streams.get('pet-2')!.length + 1,
+      });
+    };
+    await assert.rejects(handle(command('TagBoth', { tag: 'a' })), (err: unknown) => {
+      assert.ok(err instanceof AppError);
+      assert.equal(err.code, 'concurrency_conflict');
+      assert.equal(err.retryable, true);
+      assert.equal(err.extra?.streamId, 'pet-2');
+      return true;
+    });
+    assert.equal(store.streams.get('pet-1')!.length, 1);
+  });
+
+  it('decides from what it read, and a step on a stream it read keeps that load', async () => {
+    const { store, handle } = setupMulti();
+    await handle(command('TagPet', { tag: 'a' }, { aggregateId: 'pet-1' }));
+    await handle(command('TagPet', { tag: 'b' }, { aggregateId: 'pet-1' }));
+    store.loads = 0;
+    const r = await handle(command('CopyTags', {}));
+    assert.equal(r.ok && r.streamId, 'pet-2');
+    assert.equal(store.loads, 2, 'pet-1 once (read and step), pet-2 once');
+    assert.deepEqual(
+      store.streams.get('pet-2')!.map((e) => e.data),
+      [{ name: 'pet-2' }, { tag: 'a' }, { tag: 'b' }],
+    );
+    assert.deepEqual(store.streams.get('pet-1')!.at(-1)!.data, { tag: 'copied' });
+    const empty = new MemoryStore();
+    const refused = await createCommandHandler({ store: empty, routes: multiRoutes })(
+      command('CopyTags', {}),
+    );
+    assert.deepEqual(refused, { ok: false, error: { code: 'not_found', detail: 'pet-1 is not registered' } });
+  });
+
+  it('checks expectedVersion against the first step’s stream', async () => {
+    const { handle } = setupMulti();
+    const r = await handle(command('TagBoth', { tag: 'a' }, { expectedVersion: 5 }));
+    assert.deepEqual(r, {
+      ok: false,
+      error: {
+        code: 'version_mismatch',
+        detail: 'pet-1 is at version 1, not the expected 5',
+        extra: { streamId: 'pet-1', expectedVersion: 5, currentVersion: 1 },
+      },
+    });
+    assert.equal((await handle(command('TagBoth', { tag: 'a' }, { expectedVersion: 1 }))).ok, true);
   });
 });

@@ -31,7 +31,7 @@ export interface CommandInput {
 /** The part of the event store the handler uses (an in-memory fake can stand in for unit tests). */
 export type CommandStore = Pick<
   EventStore,
-  'aggregate' | 'append' | 'findEvent' | 'readStream' | 'saveSnapshot' | 'stampPending'
+  'aggregate' | 'append' | 'appendMany' | 'findEvent' | 'readStream' | 'saveSnapshot' | 'stampPending'
 >;
 
 /** When and how a route snapshots its aggregates. */
@@ -60,8 +60,71 @@ export interface CommandRoute<Command extends Message, Event extends Message, St
   readonly snapshot?: SnapshotOptions | false;
 }
 
+/** An aggregate a multi-stream command loads before it decides (snapshot + later events). */
+export interface AggregateLoad<State = unknown> {
+  readonly streamId: string;
+  /** How its events fold into its state (a decider, or only these two of one). */
+  readonly decider: Pick<Decider<never, Message, State>, 'initialState' | 'evolve'>;
+  /**
+   * The snapshots of its stream, as its own route keeps them (same type and schemaVersion, so that
+   * every writer of the stream reads and writes the same ones). Default as CommandRoute's.
+   */
+  readonly snapshot?: SnapshotOptions | false;
+}
+
+/** An aggregate as loaded: its state and the version it is at (0 for none). */
+export interface LoadedAggregate<State = unknown> {
+  readonly state: State;
+  readonly version: number;
+}
+
+/** One decision of a multi-stream command: a command for one aggregate's decider. */
+export interface AggregateStep<
+  Command extends Message = Message,
+  Event extends Message = Message,
+  State = unknown,
+> extends AggregateLoad<State> {
+  readonly decider: Decider<Command, Event, State>;
+  readonly command: Command;
+  /** As CommandRoute's: the events to append for the decided ones, one each. */
+  toStreamEvents?(events: readonly Event[], command: CommandInput): NewEvent[];
+}
+
+/** Erases a step's types, so that steps of different deciders fit in one list. */
+export const aggregateStep = <Command extends Message, Event extends Message, State>(
+  step: AggregateStep<Command, Event, State>,
+): AggregateStep => step;
+
+/**
+ * A command that decides on several aggregates and appends to all of them atomically
+ * (`EventStore.appendMany`): e.g. PlaceOrder = OrderPlaced on the order + PetReserved on the pet.
+ * The handler loads the `reads`, asks for the `steps` (one per aggregate), loads the steps'
+ * aggregates it has not loaded yet, runs each decider and appends everything in one transaction,
+ * each stream with its version tag; when any stream moved on meanwhile it starts again from the
+ * loads. A step on a stream that was read keeps that load (so the version tag also covers what
+ * `steps` saw of it); it must then use the same evolve.
+ */
+export interface MultiStreamRoute {
+  readonly kind: 'multi';
+  /** Aggregates whose state the steps depend on (e.g. a product's price, the order's lines). */
+  reads?(command: CommandInput): readonly AggregateLoad[];
+  /**
+   * The decisions, at most one per stream. The first step's stream is the command's own: the
+   * result's streamId and version (and `expectedVersion`, when the command has one) are its.
+   * May throw a DomainError.
+   */
+  steps(command: CommandInput, loaded: ReadonlyMap<string, LoadedAggregate>): readonly AggregateStep[];
+}
+
+/** Whether a route is a multi-stream one. */
+export const isMultiStreamRoute = (route: AnyCommandRoute): route is MultiStreamRoute =>
+  (route as { kind?: unknown }).kind === 'multi';
+
+/** A route of either kind. */
+export type AnyCommandRoute = CommandRoute<Message, Message, unknown> | MultiStreamRoute;
+
 /** Routes by command type; routes of different deciders live in one table. */
-export type CommandRoutes = Readonly<Record<string, CommandRoute<Message, Message, unknown>>>;
+export type CommandRoutes = Readonly<Record<string, AnyCommandRoute>>;
 
 /** An error as reported to the client: a code of the platform table and its detail. */
 export interface CommandError {
@@ -82,8 +145,17 @@ export type CommandResult =
       /** How many events the command produced. */
       readonly events: number;
       readonly duplicate: boolean;
+      /** A multi-stream command: each stream it appended to, with its version and last position. */
+      readonly streams?: readonly StreamOutcome[];
     }
   | { readonly ok: false; readonly error: CommandError };
+
+/** Where one stream of a multi-stream command ended. */
+export interface StreamOutcome {
+  readonly streamId: string;
+  readonly version: number;
+  readonly position: number;
+}
 
 export interface CommandHandlerOptions {
   readonly store: CommandStore;
@@ -98,6 +170,8 @@ export type CommandHandler = (command: CommandInput) => Promise<CommandResult>;
 
 const DEFAULT_SNAPSHOT_EVERY = 100;
 const APPLIED_PAGE = 100;
+/** Most events one multi-stream command may produce (the store's limit per append). */
+const MAX_EVENTS_PER_COMMAND = 10_000;
 
 /** Whether an append that moved a stream from version `from` to `to` crossed a multiple of `every`. */
 export function crossesMultiple(from: number, to: number, every: number): boolean {
@@ -200,18 +274,7 @@ export function createCommandHandler(options: CommandHandlerOptions): CommandHan
     const base: readonly NewEvent[] =
       route.toStreamEvents?.(events, command) ?? events.map((e) => ({ type: e.type, data: e.data }));
     if (base.length !== events.length) throw new Error('toStreamEvents must return one event per event');
-    const { correlationId, userId } = command.metadata;
-    const toAppend: NewEvent[] = base.map((e, i) => ({
-      ...e,
-      id: eventIdFor(command.commandId, i),
-      metadata: {
-        ...e.metadata,
-        commandId: command.commandId,
-        correlationId,
-        causationId: command.commandId,
-        ...(userId !== undefined && { userId }),
-      },
-    }));
+    const toAppend = withCommandIds(base, command, 0);
 
     let appended;
     try {
@@ -250,37 +313,180 @@ export function createCommandHandler(options: CommandHandlerOptions): CommandHan
     };
   }
 
-  return async function handle(command) {
-    const route = Object.hasOwn(routes, command.type) ? routes[command.type] : undefined;
-    if (!route) return failure('bad_request', `no handler for command type ${command.type}`);
-    let streamId: string;
-    let domainCommand: Message;
+  // ── multi-stream commands ────────────────────────────────────────────────
+
+  /**
+   * The first result of a multi-stream command whose first event is stored, or null. Its events
+   * were one atomic append, so either all are stored or none; they are found by their ids.
+   */
+  async function appliedMany(commandId: string): Promise<CommandResult | null> {
+    const first = await store.findEvent(eventIdFor(commandId, 0));
+    if (!first) return null;
+    const lastByStream = new Map<string, RecordedEvent>([[first.streamId, first]]);
+    let count = 1;
+    for (; count < MAX_EVENTS_PER_COMMAND; count++) {
+      const event = await store.findEvent(eventIdFor(commandId, count));
+      if (!event) break;
+      const seen = lastByStream.get(event.streamId);
+      if (!seen || seen.version < event.version) lastByStream.set(event.streamId, event);
+    }
+    const streams: StreamOutcome[] = [];
+    for (const [streamId, last] of lastByStream) {
+      streams.push({ streamId, version: last.version, position: await positionOf(last) });
+    }
+    const primary = streams[0]!;
+    const position = Math.max(...streams.map((s) => s.position));
+    return { ...primary, ok: true, position, events: count, duplicate: true, streams };
+  }
+
+  async function attemptMany(route: MultiStreamRoute, command: CommandInput): Promise<CommandResult> {
+    const done = await appliedMany(command.commandId);
+    if (done) return done;
+
+    const loaded = new Map<string, LoadedAggregate>();
+    const load = async (spec: AggregateLoad): Promise<void> => {
+      const snapshot = snapshotPolicy(spec);
+      const { state, version } = await store.aggregate(spec.streamId, {
+        initialState: () => spec.decider.initialState(),
+        evolve: (state, event) => spec.decider.evolve(state, { type: event.type, data: event.data }),
+        ...(snapshot && { snapshot: { type: snapshot.type, schemaVersion: snapshot.schemaVersion } }),
+      });
+      loaded.set(spec.streamId, { state, version });
+    };
+
+    let steps: readonly AggregateStep[];
+    const decided: { step: AggregateStep; from: LoadedAggregate; events: Message[] }[] = [];
     try {
-      streamId = route.streamId?.(command) ?? command.aggregateId;
-      domainCommand = route.toCommand?.(command) ?? { type: command.type, data: command.data };
+      const reads = route.reads?.(command) ?? [];
+      const unique = [...new Map(reads.map((r) => [r.streamId, r])).values()];
+      await Promise.all(unique.map(load));
+      steps = route.steps(command, loaded);
+      if (steps.length === 0) throw new Error(`${command.type} decided on no aggregate`);
+      if (new Set(steps.map((s) => s.streamId)).size !== steps.length) {
+        throw new Error(`${command.type} named one stream in two steps`);
+      }
+      await Promise.all(steps.filter((s) => !loaded.has(s.streamId)).map(load));
+      const primary = loaded.get(steps[0]!.streamId)!;
+      if (command.expectedVersion !== undefined && primary.version !== command.expectedVersion) {
+        return failure(
+          'version_mismatch',
+          `${steps[0]!.streamId} is at version ${primary.version}, not the expected ${command.expectedVersion}`,
+          {
+            streamId: steps[0]!.streamId,
+            expectedVersion: command.expectedVersion,
+            currentVersion: primary.version,
+          },
+        );
+      }
+      for (const step of steps) {
+        const from = loaded.get(step.streamId)!;
+        decided.push({ step, from, events: step.decider.decide(step.command, from.state) });
+      }
     } catch (err) {
-      if (isDomainError(err)) return fromDomain(err);
+      // As for one stream: an earlier delivery may have committed since the check above.
+      if (isDomainError(err)) return (await appliedMany(command.commandId)) ?? fromDomain(err);
       throw err;
     }
 
+    const primaryStream = steps[0]!.streamId;
+    const writes = decided.filter((d) => d.events.length > 0);
+    if (writes.length === 0) {
+      const again = await appliedMany(command.commandId);
+      if (again) return again;
+      const { version } = loaded.get(primaryStream)!;
+      const position = await lastPosition(primaryStream, version);
+      return {
+        ok: true,
+        streamId: primaryStream,
+        version,
+        position,
+        events: 0,
+        duplicate: false,
+        streams: [],
+      };
+    }
+
+    let index = 0;
+    const appends = writes.map(({ step, from, events }) => {
+      const base: readonly NewEvent[] =
+        step.toStreamEvents?.(events, command) ?? events.map((e) => ({ type: e.type, data: e.data }));
+      if (base.length !== events.length) throw new Error('toStreamEvents must return one event per event');
+      const stamped = withCommandIds(base, command, index);
+      index += stamped.length;
+      return { streamId: step.streamId, events: stamped, expectedVersion: from.version + 1 };
+    });
+
+    let results;
+    try {
+      results = await store.appendMany(appends);
+    } catch (err) {
+      // A concurrent delivery of this command decided differently (e.g. on other states).
+      if (isAppError(err) && err.code === 'event_id_conflict') {
+        const again = await appliedMany(command.commandId);
+        if (again) return again;
+      }
+      throw err;
+    }
+    if (results.every((r) => r.duplicate)) {
+      const again = await appliedMany(command.commandId);
+      if (!again)
+        throw new Error(`the store reported ${command.commandId} applied, but its events are not there`);
+      return again;
+    }
+
+    for (const [i, { step, from, events }] of writes.entries()) {
+      const snapshot = snapshotPolicy(step);
+      const appended = results[i]!;
+      if (snapshot && crossesMultiple(from.version, appended.version, snapshot.every)) {
+        const state = events.reduce((s, e) => step.decider.evolve(s, e), from.state);
+        const { type, schemaVersion } = snapshot;
+        await store
+          .saveSnapshot({ streamId: step.streamId, version: appended.version, type, schemaVersion, state })
+          .catch((err: unknown) => logger?.warn({ err, streamId: step.streamId }, 'snapshot failed'));
+      }
+    }
+    const streams: StreamOutcome[] = results.map(({ streamId, version, position }) => ({
+      streamId,
+      version,
+      position,
+    }));
+    const own = streams.find((s) => s.streamId === primaryStream);
+    return {
+      ok: true,
+      streamId: primaryStream,
+      version: own?.version ?? loaded.get(primaryStream)!.version,
+      position: Math.max(...streams.map((s) => s.position)),
+      events: index,
+      duplicate: false,
+      streams,
+    };
+  }
+
+  /** Runs attempts until one is not refused for a version conflict (then waits, jittered). */
+  async function retrying(
+    command: CommandInput,
+    streamId: string,
+    attemptOnce: () => Promise<CommandResult>,
+  ): Promise<CommandResult> {
     for (let n = 1; ; n++) {
       try {
-        return await attempt(route, command, domainCommand, streamId);
+        return await attemptOnce();
       } catch (err) {
         if (isAppError(err) && err.code === 'wrong_version') {
+          const conflicted = (err.extra?.streamId as string | undefined) ?? streamId;
           if (n >= maxAttempts) {
             logger?.warn(
-              { streamId, commandId: command.commandId, attempts: n },
+              { streamId: conflicted, commandId: command.commandId, attempts: n },
               'version conflicts outlasted the retries',
             );
             throw new AppError(
               'concurrency_conflict',
-              `${streamId} kept changing while ${command.type} was decided; try again`,
-              { extra: { streamId, attempts: n }, cause: err },
+              `${conflicted} kept changing while ${command.type} was decided; try again`,
+              { extra: { streamId: conflicted, attempts: n }, cause: err },
             );
           }
           logger?.debug(
-            { streamId, commandId: command.commandId, attempt: n },
+            { streamId: conflicted, commandId: command.commandId, attempt: n },
             'version conflict; deciding again',
           );
           await sleep(backoffDelay(n, options.retry));
@@ -293,16 +499,55 @@ export function createCommandHandler(options: CommandHandlerOptions): CommandHan
         throw err;
       }
     }
+  }
+
+  return async function handle(command) {
+    const route = Object.hasOwn(routes, command.type) ? routes[command.type] : undefined;
+    if (!route) return failure('bad_request', `no handler for command type ${command.type}`);
+    if (isMultiStreamRoute(route)) {
+      return retrying(command, command.aggregateId, () => attemptMany(route, command));
+    }
+    let streamId: string;
+    let domainCommand: Message;
+    try {
+      streamId = route.streamId?.(command) ?? command.aggregateId;
+      domainCommand = route.toCommand?.(command) ?? { type: command.type, data: command.data };
+    } catch (err) {
+      if (isDomainError(err)) return fromDomain(err);
+      throw err;
+    }
+    return retrying(command, streamId, () => attempt(route, command, domainCommand, streamId));
   };
 }
 
-function snapshotPolicy(route: CommandRoute<Message, Message, unknown>): Required<SnapshotOptions> | null {
+function snapshotPolicy(route: {
+  readonly snapshot?: SnapshotOptions | false | undefined;
+}): Required<SnapshotOptions> | null {
   if (route.snapshot === false) return null;
   return {
     type: route.snapshot?.type ?? 'state',
     schemaVersion: route.snapshot?.schemaVersion ?? 1,
     every: route.snapshot?.every ?? DEFAULT_SNAPSHOT_EVERY,
   };
+}
+
+/**
+ * The command's ids and metadata on its events: the `index`-th event the command produces (from
+ * 0, across all its streams) gets the id derived from the command id and that index.
+ */
+function withCommandIds(events: readonly NewEvent[], command: CommandInput, first: number): NewEvent[] {
+  const { correlationId, userId } = command.metadata;
+  return events.map((e, i) => ({
+    ...e,
+    id: eventIdFor(command.commandId, first + i),
+    metadata: {
+      ...e.metadata,
+      commandId: command.commandId,
+      correlationId,
+      causationId: command.commandId,
+      ...(userId !== undefined && { userId }),
+    },
+  }));
 }
 
 function failure(code: ErrorCode, detail: string, extra?: Readonly<Record<string, unknown>>): CommandResult {

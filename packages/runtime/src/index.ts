@@ -3,7 +3,7 @@ export { DomainError, isDomainError } from './decider.js';
 export type { Decider, Message } from './decider.js';
 export { given } from './given-when-then.js';
 export type { Then, When } from './given-when-then.js';
-export { createCommandHandler } from './command-handler.js';
+export { aggregateStep, createCommandHandler, isMultiStreamRoute } from './command-handler.js';
 export type {
   CommandError,
   CommandHandler,
@@ -14,6 +14,13 @@ export type {
   CommandRoutes,
   CommandStore,
   SnapshotOptions,
+  // Multi-stream commands (issue 5: an order and its reservations in one append).
+  AggregateLoad,
+  AggregateStep,
+  AnyCommandRoute,
+  LoadedAggregate,
+  MultiStreamRoute,
+  StreamOutcome,
 } from './command-handler.js';
 export type { BackoffOptions } from './backoff.js';
 export { COMMAND_EVENT_NAMESPACE, eventIdFor, uuidV5 } from './event-ids.js';

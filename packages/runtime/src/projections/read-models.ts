@@ -2,6 +2,7 @@
 // build), filtered on its declared columns, and read-your-writes (wait until a projection has
 // applied a given position).
 import type pg from 'pg';
+import { readHeadPosition } from '@optic-mart/eventstore';
 import type { KeyValueStore } from '@optic-mart/messaging';
 import { AppError, type Logger } from '@optic-mart/platform';
 import { NOTICES_CHANNEL, parseNoticeBatch } from './notices.js';
@@ -252,6 +253,11 @@ export class ReadModels {
       clearTimeout(timer);
       waiters.delete(waiter!);
     }
+  }
+
+  /** The position of the last event in the log: a position beyond it was never written. */
+  logHead(): Promise<number> {
+    return readHeadPosition(this.#pool);
   }
 
   /** Stops listening for notices; waits in progress end at their timeout. */

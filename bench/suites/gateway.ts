@@ -11,6 +11,7 @@ import { connectMessagingFrom, type KeyValueStore } from '@optic-mart/messaging'
 import { NOTICES_CHANNEL, parseNoticeBatch } from '@optic-mart/runtime';
 import { createHttpServer, createLogger, createMetricsRegistry, type HttpServer } from '@optic-mart/platform';
 import { buildGatewayApp } from '../../apps/gateway/src/app.js';
+import { loginAs } from '../../apps/gateway/src/auth/test-support.js';
 import { loadGatewayConfig } from '../../apps/gateway/src/config.js';
 import { adminQuery } from '../lib/database.js';
 import * as fmt from '../lib/format.js';
@@ -88,9 +89,9 @@ async function run(ctx: SuiteContext): Promise<void> {
   for (const transport of transports) {
     const baseline = await withPlainCrud(ctx, (url) => httpLoad(ctx, url));
     const lag = new LagMeter();
-    const ours = await withGateway(ctx, transport, async (url, kv) => {
+    const ours = await withGateway(ctx, transport, async (url, kv, auth) => {
       await lag.listen(kv);
-      const result = await httpLoad(ctx, url, lag);
+      const result = await httpLoad(ctx, url, lag, auth);
       await lag.drain(LAG_DRAIN_MS);
       return result;
     });
@@ -203,13 +204,18 @@ interface HttpResult {
  * `CLIENTS` clients POSTing pets to `baseUrl`: a warm-up, then a timed phase counting only 201s
  * (each reply's position goes to `lag`, when given).
  */
-async function httpLoad(ctx: SuiteContext, baseUrl: string, lag?: LagMeter): Promise<HttpResult> {
+async function httpLoad(
+  ctx: SuiteContext,
+  baseUrl: string,
+  lag?: LagMeter,
+  auth: Readonly<Record<string, string>> = {},
+): Promise<HttpResult> {
   const url = `${baseUrl}/api/pets`;
   const post = async (n: number): Promise<string> => {
     try {
       const res = await fetch(url, {
         method: 'POST',
-        headers: { 'content-type': 'application/json' },
+        headers: { ...auth, 'content-type': 'application/json' },
         body: BODIES[n % BODIES.length]!,
       });
       // Read to the end, so that the connection is kept for the next request.
@@ -330,7 +336,7 @@ async function withPlainCrud<T>(ctx: SuiteContext, phase: (baseUrl: string) => P
 async function withGateway<T>(
   ctx: SuiteContext,
   transport: Transport,
-  phase: (baseUrl: string, kv: KeyValueStore) => Promise<T>,
+  phase: (baseUrl: string, kv: KeyValueStore, auth: Readonly<Record<string, string>>) => Promise<T>,
 ): Promise<T> {
   await checkpoint(ctx.databaseUrl);
   const prefix = `bench${randomBytes(4).toString('hex')}`;
@@ -351,8 +357,8 @@ async function withGateway<T>(
   let projector: ChildProcess | undefined;
   let app: HttpServer | undefined;
   try {
-    let store;
-    ({ app, store } = await buildGatewayApp({
+    let store, auth;
+    ({ app, store, auth } = await buildGatewayApp({
       config,
       messaging,
       logger,
@@ -361,13 +367,15 @@ async function withGateway<T>(
     const baseUrl = await app.listen({ host: '127.0.0.1', port: 0 });
     worker = startWorker(env);
     projector = startChild(PROJECTOR_MAIN, [], { ...env, PROJECTOR_PORT: String(await freePort()) });
-    await untilServed(baseUrl, worker);
+    // Pets are the catalog's: a seller creates them (logged in once, as a shop's back office would).
+    const seller = (await loginAs(auth, 'seller')).headers;
+    await untilServed(baseUrl, worker, seller);
     await untilProjected(store, projector);
     ctx.progress(
       `${transport.name}: gateway at ${baseUrl}, worker pid ${worker.pid} serving catalog, ` +
         `projector pid ${projector.pid} caught up`,
     );
-    return await phase(baseUrl, messaging.kv);
+    return await phase(baseUrl, messaging.kv, seller);
   } finally {
     // The worker goes first (it finishes what it holds), then the gateway and its connections.
     if (worker) await stopWorker(worker);
@@ -396,7 +404,11 @@ function startChild(main: string, args: readonly string[], env: Record<string, s
 }
 
 /** Waits until the gateway has a worker for the catalog: a pet is created (503 until then). */
-async function untilServed(baseUrl: string, worker: ChildProcess): Promise<void> {
+async function untilServed(
+  baseUrl: string,
+  worker: ChildProcess,
+  auth: Readonly<Record<string, string>>,
+): Promise<void> {
   const deadline = performance.now() + WORKER_READY_TIMEOUT_MS;
   let last = '';
   while (performance.now() < deadline) {
@@ -405,7 +417,7 @@ async function untilServed(baseUrl: string, worker: ChildProcess): Promise<void>
     try {
       const res = await fetch(`${baseUrl}/api/pets`, {
         method: 'POST',
-        headers: { 'content-type': 'application/json' },
+        headers: { ...auth, 'content-type': 'application/json' },
         body: BODIES[0]!,
       });
       last = `${res.status} ${await res.text()}`;

@@ -31,10 +31,24 @@ export function toBusEvent(e: RecordedEvent): BusEvent {
     version: e.version,
     position: e.position ?? 0,
     schemaVersion: e.schemaVersion,
-    data: e.data,
+    data: withholdPersonalData(e),
     metadata: { ...e.metadata },
     recordedAt: e.recordedAt.toISOString(),
   };
+}
+
+/**
+ * The bus keeps what it carries (JetStream retains messages), out of reach of crypto-shredding: so
+ * it never carries personal data. Fields marked personal go out as null; a subscriber that needs
+ * them reads the event from the store by id, where erasure applies.
+ */
+function withholdPersonalData(e: RecordedEvent): unknown {
+  const fields = (e.metadata.personalData as { fields?: unknown } | undefined)?.fields;
+  if (!Array.isArray(fields)) return e.data;
+  if (typeof e.data !== 'object' || e.data === null || Array.isArray(e.data)) return e.data;
+  const data: Record<string, unknown> = { ...(e.data as Record<string, unknown>) };
+  for (const field of fields) if (typeof field === 'string' && field in data) data[field] = null;
+  return data;
 }
 
 /**

@@ -1,7 +1,8 @@
 import { EventStore } from '@optic-mart/eventstore';
 import type { Messaging } from '@optic-mart/messaging';
 import { ReadModels } from '@optic-mart/runtime';
-import { petsProjection } from '@optic-mart/catalog';
+import { petsProjection, productsProjection, reviewsProjection } from '@optic-mart/catalog';
+import { usersProjection } from '@optic-mart/identity';
 import {
   createHttpServer,
   type HttpServer,
@@ -14,9 +15,16 @@ import { registerCommandRoutes } from './command-routes.js';
 import type { GatewayConfig } from './config.js';
 import { CommandDispatcher } from './dispatcher.js';
 import { registerIdempotency } from './idempotency.js';
+import { registerIdentity, type Identity } from './identity/index.js';
 import { registerPetQueries } from './catalog/pet-queries.js';
 import { registerPetRoutes } from './catalog/pet-routes.js';
+import { registerSupplyRoutes } from './catalog/supplies.js';
+import { orderingProjections, registerOrdering } from './ordering/index.js';
 import { registerStreamProxy } from './stream-proxy.js';
+import { registerApiDocs } from './docs/api-docs.js';
+import { registerPetstoreApi } from './petstore/index.js';
+import { PhotoStore } from './photos/photo-store.js';
+import { registerPhotoRoutes } from './photos/photo-routes.js';
 
 /** The gateway, built but not listening: tests listen on port 0. */
 export async function buildGatewayApp(options: {
@@ -31,6 +39,7 @@ export async function buildGatewayApp(options: {
   dispatcher: CommandDispatcher;
   readModels: ReadModels;
   auth: Auth;
+  identity: Identity;
 }> {
   const { config, messaging, logger, metrics } = options;
   const store = new EventStore({
@@ -63,6 +72,8 @@ export async function buildGatewayApp(options: {
       },
     ],
   });
+  // Before any route: the native API's OpenAPI document is collected as routes are declared.
+  await registerApiDocs(app, { version: '0.1.0' });
   // Authentication first: every later hook and route sees request.principal.
   const auth = await registerAuth(app, {
     pool: store.pool,
@@ -81,14 +92,45 @@ export async function buildGatewayApp(options: {
   const readModels = new ReadModels({
     pool: store.pool,
     kv: messaging.kv,
-    projections: [petsProjection],
+    projections: [
+      petsProjection,
+      productsProjection,
+      reviewsProjection,
+      usersProjection,
+      ...orderingProjections,
+    ],
     logger,
   });
   registerPetQueries(app, readModels, { readWaitMs: config.GATEWAY_READ_WAIT_MS });
+  registerSupplyRoutes(app, { dispatcher, readModels, store, readWaitMs: config.GATEWAY_READ_WAIT_MS });
+  registerOrdering(app, { dispatcher, readModels, readWaitMs: config.GATEWAY_READ_WAIT_MS });
+  const identity = registerIdentity(app, {
+    store,
+    dispatcher,
+    auth,
+    kv: messaging.kv,
+    readModels,
+    logger,
+    config,
+  });
+  // Pet photos (stored in the database, schema `media`) and the Swagger Petstore API at /api/v3.
+  const photos = new PhotoStore(store.pool, { maxBytes: config.PHOTO_MAX_BYTES });
+  await photos.migrate();
+  registerPhotoRoutes(app, { dispatcher, photos });
+  await registerPetstoreApi(app, {
+    dispatcher,
+    readModels,
+    store,
+    pool: store.pool,
+    auth,
+    identity: identity.service,
+    photos,
+    readWaitMs: config.GATEWAY_READ_WAIT_MS,
+  });
   app.addHook('onClose', async () => {
     await readModels.close();
     await dispatcher.stop();
     await store.close();
   });
-  return { app, store, dispatcher, readModels, auth };
+  return { app, store, dispatcher, readModels, auth, identity };
 }

@@ -24,6 +24,26 @@ const schema = baseConfigSchema.extend({
   JWT_SECRET: z.string().min(32, { error: 'must be at least 32 characters' }).optional(),
   /** How long an access token (and its session) lasts. */
   JWT_TTL_SECONDS: int({ default: 3600, min: 60, max: 30 * 24 * 3600 }),
+  /** The largest pet photo an upload may carry, in bytes (larger: 413). */
+  PHOTO_MAX_BYTES: int({ default: 5 * 1024 * 1024, min: 1024, max: 100 * 1024 * 1024 }),
+  /** Login attempts one username may make per LOGIN_WINDOW_MS (a sliding window); then 429. */
+  LOGIN_MAX_ATTEMPTS_PER_USER: int({ default: 5, min: 1, max: 10_000 }),
+  /** Login attempts one client address may make per LOGIN_WINDOW_MS; then 429. */
+  LOGIN_MAX_ATTEMPTS_PER_ADDRESS: int({ default: 20, min: 1, max: 100_000 }),
+  LOGIN_WINDOW_MS: duration(60_000),
+  /**
+   * The admin account the first start creates (both or neither). `npm start` generates them when
+   * unset, keeps them in ./data/admin.json, and passes them here.
+   */
+  ADMIN_USERNAME: z
+    .string()
+    .regex(/^[A-Za-z0-9][A-Za-z0-9._-]{0,63}$/, { error: 'must be 1 to 64 letters, digits, . _ or -' })
+    .optional(),
+  ADMIN_PASSWORD: z
+    .string()
+    .min(8, { error: 'must be at least 8 characters' })
+    .max(128, { error: 'must be at most 128 characters' })
+    .optional(),
 });
 
 export type GatewayConfig = ReturnType<typeof loadGatewayConfig>;

@@ -12,6 +12,7 @@ import { petsProjection } from '@optic-mart/catalog';
 import { createTestDatabase, type TestDatabase } from '@optic-mart/testkit';
 import { start as startWorker } from '../../worker/src/main.js';
 import { buildGatewayApp } from './app.js';
+import { loginAs, type TestLogin } from './auth/test-support.js';
 import { loadGatewayConfig } from './config.js';
 
 const transports = [
@@ -31,6 +32,7 @@ for (const transport of transports) {
     let messaging: Messaging;
     let app: HttpServer;
     let base: string;
+    let seller: TestLogin;
     let worker: { stop(): Promise<void> } | null = null;
     let projectorStore: EventStore;
     let projector: Projector;
@@ -54,13 +56,16 @@ for (const transport of transports) {
         ...(env.NATS_URL ? { natsUrl: env.NATS_URL } : {}),
         ...(env.REDIS_URL ? { redisUrl: env.REDIS_URL } : {}),
       });
-      ({ app } = await buildGatewayApp({
+      let auth;
+      ({ app, auth } = await buildGatewayApp({
         config,
         messaging,
         logger: createLogger({ name: 'gateway-test', level: 'warn' }),
         metrics: createMetricsRegistry({ service: 'gateway-test' }),
       }));
       base = await app.listen({ host: '127.0.0.1', port: 0 });
+      // Pets are the catalog's: a seller writes them (any gateway of this database accepts the token).
+      seller = await loginAs(auth, 'seller');
       projectorStore = new EventStore({ connectionString: db.url, poolSize: 3, sweepIntervalMs: 0 });
       projector = await startProjector({
         store: projectorStore,
@@ -84,7 +89,11 @@ for (const transport of transports) {
     const json = (method: string, path: string, body?: unknown, headers: Record<string, string> = {}) =>
       fetch(base + path, {
         method,
-        headers: { ...(body === undefined ? {} : { 'content-type': 'application/json' }), ...headers },
+        headers: {
+          ...seller.headers,
+          ...(body === undefined ? {} : { 'content-type': 'application/json' }),
+          ...headers,
+        },
         ...(body === undefined ? {} : { body: JSON.stringify(body) }),
       });
 
@@ -162,6 +171,7 @@ for (const transport of transports) {
         const res = await impatient.app.inject({
           method: 'POST',
           url: '/api/pets',
+          headers: seller.headers,
           payload: { name: 'Slowpoke' },
         });
         assert.equal(res.statusCode, 202);
@@ -204,6 +214,7 @@ for (const transport of transports) {
         const first = await shedding.app.inject({
           method: 'POST',
           url: '/api/pets',
+          headers: seller.headers,
           payload: { name: 'Queued' },
         });
         assert.equal(first.statusCode, 202);
@@ -212,6 +223,7 @@ for (const transport of transports) {
         const shed = await shedding.app.inject({
           method: 'POST',
           url: '/api/pets',
+          headers: seller.headers,
           payload: { name: 'Shed' },
         });
         assert.equal(shed.statusCode, 503);
@@ -328,6 +340,14 @@ for (const transport of transports) {
       assert.match(await field('/api/pets?after=-1'), /query\.after/);
       assert.match(await field('/api/inventory?after=soon'), /query\.after/);
       assert.match(await field('/api/pets/1', { 'x-read-after': 'x' }), /x-read-after/);
+    });
+
+    it('answers 400 naming `after` to a position no write ever had (beyond the end of the log)', async () => {
+      const res = await fetch(`${base}/api/pets?after=${Number.MAX_SAFE_INTEGER}`);
+      assert.equal(res.status, 400);
+      const problem = (await res.json()) as { code: string; errors: { field: string }[] };
+      assert.equal(problem.code, 'validation_failed');
+      assert.equal(problem.errors[0]?.field, 'query.after');
     });
 
     it('answers 503 read_model_behind with Retry-After rather than a stale read, then the write once applied', async () => {

@@ -23,7 +23,8 @@ declare module 'fastify' {
 /**
  * `Idempotency-Key` on writes: the first request with a key runs and its response is kept; a
  * repeat of the same request gets that response back and changes nothing; the same key with a
- * different request is refused. A 5xx is not kept, so the client may retry with the key.
+ * different request is refused. A 5xx is not kept, so the client may retry with the key; nor is a
+ * response marked `Cache-Control: no-store` (a login's token is never written to the store).
  */
 export function registerIdempotency(app: HttpServer, kv: KeyValueStore, options: { ttlMs: number }): void {
   app.addHook('preHandler', async (request: FastifyRequest, reply: FastifyReply) => {
@@ -66,7 +67,8 @@ export function registerIdempotency(app: HttpServer, kv: KeyValueStore, options:
   app.addHook('onSend', async (request: FastifyRequest, reply: FastifyReply, payload: unknown) => {
     const storeKey = request.idempotencyKey;
     if (!storeKey) return payload;
-    if (reply.statusCode >= 500) {
+    // A 5xx may be retried; a response marked no-store (a login's token) must never be kept.
+    if (reply.statusCode >= 500 || /no-store/i.test(String(reply.getHeader('cache-control') ?? ''))) {
       await kv.delete(storeKey);
       return payload;
     }

@@ -13,6 +13,8 @@ import { petStreamId, petStatuses, petsProjection, type PetView } from '@optic-m
 import { createTestDatabase, type TestDatabase } from '@optic-mart/testkit';
 import { start as startWorker } from '../../worker/src/main.js';
 import { buildGatewayApp } from '../../gateway/src/app.js';
+import type { Auth } from '../../gateway/src/auth/index.js';
+import { loginAs, type TestLogin } from '../../gateway/src/auth/test-support.js';
 import { loadGatewayConfig } from '../../gateway/src/config.js';
 import type { CommandDispatcher } from '../../gateway/src/dispatcher.js';
 
@@ -62,6 +64,7 @@ describe('pets read model convergence', { timeout: 600_000 }, () => {
   let readModels: ReadModels;
   let worker: { stop(): Promise<void> } | undefined;
   let base: string;
+  let seller: TestLogin;
 
   before(async () => {
     db = await createTestDatabase('convergence');
@@ -73,7 +76,8 @@ describe('pets read model convergence', { timeout: 600_000 }, () => {
       natsUrl: transport.NATS_URL,
       redisUrl: transport.REDIS_URL,
     });
-    ({ app, dispatcher, store, readModels } = await buildGatewayApp({
+    let auth: Auth;
+    ({ app, dispatcher, store, readModels, auth } = await buildGatewayApp({
       config: loadGatewayConfig({
         ...env,
         GATEWAY_POOL_SIZE: '5',
@@ -87,6 +91,7 @@ describe('pets read model convergence', { timeout: 600_000 }, () => {
       metrics: createMetricsRegistry({ service: 'convergence-gateway' }),
     }));
     base = await app.listen({ host: '127.0.0.1', port: 0 });
+    seller = await loginAs(auth, 'seller');
     worker = await startWorker({ ...env, WORKER_POOL_SIZE: '5', WORKER_CONCURRENCY: '32' }, [
       '--context',
       'catalog',
@@ -122,7 +127,10 @@ describe('pets read model convergence', { timeout: 600_000 }, () => {
     const http = async (method: string, path: string, body?: unknown) => {
       const res = await fetch(base + path, {
         method,
-        headers: body === undefined ? {} : { 'content-type': 'application/json' },
+        headers: {
+          ...seller.headers,
+          ...(body === undefined ? {} : { 'content-type': 'application/json' }),
+        },
         ...(body === undefined ? {} : { body: JSON.stringify(body) }),
       });
       return { status: res.status, body: (await res.json()) as Record<string, unknown> };

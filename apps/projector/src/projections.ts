@@ -1,5 +1,15 @@
 // The projections the projector runs, of every context. Adding one is one line here.
 import type { AnyProjection } from '@optic-mart/runtime';
-import { petsProjection } from '@optic-mart/catalog';
+import { petsProjection, productsProjection, reviewsProjection } from '@optic-mart/catalog';
+import { usersProjection } from '@optic-mart/identity';
+import { stockProjection } from '@optic-mart/inventory';
+import { ordersProjection } from '@optic-mart/ordering';
 
-export const projections: readonly AnyProjection[] = [petsProjection];
+export const projections: readonly AnyProjection[] = [
+  petsProjection,
+  productsProjection,
+  reviewsProjection,
+  usersProjection,
+  ordersProjection,
+  stockProjection,
+];

@@ -194,7 +194,7 @@ for (const transport of transports) {
         { topics: ['pets/p1', 'inventory'] },
         { topics: ['orders/o1'], principal: 'u1' },
         { topics: ['users/u1/orders'], principal: 'u1' },
-        { topics: ['supplies'] },
+        { topics: ['stock'] },
       ];
       const clients: { sse: SseConnection; topics: string[] }[] = [];
       const started = Date.now();
@@ -262,7 +262,7 @@ for (const transport of transports) {
         events += sse.notices.length;
       }
       assert.equal(
-        clients.filter((c) => c.topics[0] === 'supplies').every((c) => c.sse.notices.length === 0),
+        clients.filter((c) => c.topics[0] === 'stock').every((c) => c.sse.notices.length === 0),
         true,
       );
       // Both instances served (fan-out through the shared channel).

@@ -18,7 +18,13 @@ test('public topics are open to anyone; repeated and comma-separated values are 
     'pets/42',
     'inventory',
   ]);
-  assert.deepEqual(authorizeTopics('supplies,supplies/s-1', undefined, 10), ['supplies', 'supplies/s-1']);
+  assert.deepEqual(authorizeTopics('products,products/SKU-1,products/SKU-1/reviews,reviews', undefined, 10), [
+    'products',
+    'products/SKU-1',
+    'products/SKU-1/reviews',
+    'reviews',
+  ]);
+  assert.deepEqual(authorizeTopics('stock,stock/SKU-1', undefined, 10), ['stock', 'stock/SKU-1']);
 });
 
 const u1 = { userId: 'u1', role: 'customer' };
@@ -47,7 +53,7 @@ test('unknown syntax, no topic or too many are 400', () => {
     'pets/',
     'pets/a/b',
     'pets/../x',
-    'orders',
+    'orders/',
     'users',
     'inventory/1',
     'x'.repeat(300),
@@ -90,6 +96,14 @@ test('a cursor round-trips, sorted by projection; a malformed one is 400', () =>
       bad,
     );
   }
+});
+
+test('all orders are for sellers and admins; customers follow their own', () => {
+  assert.equal(
+    codeOf(() => authorizeTopics('orders', u1, 10)),
+    'forbidden',
+  );
+  assert.deepEqual(authorizeTopics('orders', { userId: 'u9', role: 'seller' }, 10), ['orders']);
 });
 
 test("sellers and admins may follow any user's orders", () => {

@@ -34,8 +34,12 @@ const staff = (principal: StreamPrincipal | undefined) =>
 const rules: readonly TopicRule[] = [
   { pattern: new RegExp(`^pets(?:/${SEGMENT})?$`), allows: anyone },
   { pattern: /^inventory$/, allows: anyone },
-  { pattern: new RegExp(`^supplies(?:/${SEGMENT})?$`), allows: anyone },
-  { pattern: new RegExp(`^products(?:/${SEGMENT})?$`), allows: anyone },
+  // Supplies: products, their reviews, their stock.
+  { pattern: new RegExp(`^products(?:/${SEGMENT}(?:/reviews)?)?$`), allows: anyone },
+  { pattern: /^reviews$/, allows: anyone },
+  { pattern: new RegExp(`^stock(?:/${SEGMENT})?$`), allows: anyone },
+  // Every order's changes: the people who handle orders.
+  { pattern: /^orders$/, allows: staff },
   // An order's notices say only that it changed (never what): any signed-in user may follow an
   // order id they know; its content stays behind the orders API, which checks ownership.
   { pattern: new RegExp(`^orders/${SEGMENT}$`), allows: (principal) => principal !== undefined },

@@ -19,6 +19,7 @@ import { fileURLToPath, pathToFileURL } from 'node:url';
 import { parseArgs } from 'node:util';
 import { ConfigError, createLogger, createShutdown, startEmbeddedPostgres } from '@optic-mart/platform';
 import type { Env, Logger, Shutdown } from '@optic-mart/platform';
+import { adminNotice, ensureAdminCredentials } from './admin-credentials.js';
 import { loadSupervisorConfig } from './config.js';
 import type { SupervisorConfig } from './config.js';
 import { planProcesses } from './plan.js';
@@ -108,13 +109,17 @@ interface StartContext {
 }
 
 async function startEverything({
-  config,
+  config: configured,
   planned,
   singleProcess,
   logger,
   shutdown,
   setSupervisor,
 }: StartContext) {
+  // The first admin account: from ADMIN_USERNAME/ADMIN_PASSWORD, else made up once and kept under
+  // DATA_DIR; the gateways create it.
+  const admin = await ensureAdminCredentials(configured.childEnv, configured.dataDir);
+  const config = { ...configured, childEnv: { ...configured.childEnv, ...admin.env } };
   let databaseUrl = config.databaseUrl;
   let databaseNote = 'from DATABASE_URL';
   if (databaseUrl === undefined) {
@@ -134,6 +139,7 @@ async function startEverything({
   }
   if (shutdown.isShuttingDown()) return;
 
+  let adminShown = false;
   const printBanner = () => {
     const rows: [string, string][] = [['PostgreSQL', `${redact(databaseUrl)}  (${databaseNote})`]];
     for (const p of planned) rows.push([p.name, p.port === undefined ? 'running' : roleUrl(p)]);
@@ -143,6 +149,10 @@ async function startEverything({
       `\nOptic Mart is up${mode}:\n${rows.map(([name, where]) => `  ${name.padEnd(w)}  ${where}\n`).join('')}` +
         'Press Ctrl-C to stop.\n\n',
     );
+    // Once: the password is shown on the start that made it up, never again.
+    if (admin.generated && admin.file && !adminShown)
+      process.stdout.write(adminNotice(admin.generated, admin.file));
+    adminShown = true;
   };
 
   if (singleProcess) {

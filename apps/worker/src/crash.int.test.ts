@@ -13,6 +13,8 @@ import { connectMessaging, type BusEvent, type Messaging } from '@optic-mart/mes
 import { createLogger, createMetricsRegistry, type HttpServer } from '@optic-mart/platform';
 import { createTestDatabase, sleep, type TestDatabase, freePort, waitUntil } from '@optic-mart/testkit';
 import { buildGatewayApp } from '../../gateway/src/app.js';
+import type { Auth } from '../../gateway/src/auth/index.js';
+import { loginAs, type TestLogin } from '../../gateway/src/auth/test-support.js';
 import { loadGatewayConfig } from '../../gateway/src/config.js';
 
 const root = fileURLToPath(new URL('../../../', import.meta.url));
@@ -100,10 +102,15 @@ for (const transport of transports) {
       return [...found.values()].map((v) => (JSON.parse(v) as { workerId: string }).workerId);
     };
 
+    let auth: Auth;
+    let seller: TestLogin;
     const json = (method: string, path: string, body?: unknown) =>
       fetch(base + path, {
         method,
-        headers: body === undefined ? {} : { 'content-type': 'application/json' },
+        headers: {
+          ...seller.headers,
+          ...(body === undefined ? {} : { 'content-type': 'application/json' }),
+        },
         ...(body === undefined ? {} : { body: JSON.stringify(body) }),
       });
 
@@ -116,7 +123,7 @@ for (const transport of transports) {
         ...(env.NATS_URL ? { natsUrl: env.NATS_URL } : {}),
         ...(env.REDIS_URL ? { redisUrl: env.REDIS_URL } : {}),
       });
-      ({ app } = await buildGatewayApp({
+      ({ app, auth } = await buildGatewayApp({
         config: loadGatewayConfig({
           ...env,
           LOG_LEVEL: 'warn',
@@ -128,6 +135,7 @@ for (const transport of transports) {
         metrics: createMetricsRegistry({ service: 'gateway-crash-test' }),
       }));
       base = await app.listen({ host: '127.0.0.1', port: 0 });
+      seller = await loginAs(auth, 'seller');
       sql = new pg.Pool({ connectionString: db.url, max: 4 });
     });
 

@@ -74,6 +74,24 @@ describe('pet command schemas', () => {
     assert.equal(check('CreatePet', { name: 'Rex', photoUrls: 'https://x.example/a.jpg' }), false);
   });
 
+  it('accept the path of a photo stored here, and nothing else relative', () => {
+    const stored = `/api/photos/${'ab'.repeat(32)}`;
+    assert.ok(check('CreatePet', { name: 'Rex', photoUrls: [stored] }));
+    for (const url of [`${stored}/x`, '/api/photos/abc', `/api/photos/${'AB'.repeat(32)}`, 'https://a b']) {
+      assert.equal(check('CreatePet', { name: 'Rex', photoUrls: [url] }), false, url);
+    }
+  });
+
+  it('need a sha-256 id, an image type and the stored path for AddPetPhoto', () => {
+    const photoId = 'c0'.repeat(32);
+    const photo = { photoId, contentType: 'image/png', url: `/api/photos/${photoId}` };
+    assert.ok(check('AddPetPhoto', photo));
+    assert.equal(check('AddPetPhoto', { ...photo, contentType: 'text/html' }), false);
+    assert.equal(check('AddPetPhoto', { ...photo, photoId: 'x' }), false);
+    assert.equal(check('AddPetPhoto', { ...photo, url: 'https://img.example/a.png' }), false);
+    assert.equal(check('AddPetPhoto', { ...photo, extra: 1 }), false);
+  });
+
   it('refuse an unknown status and unknown properties', () => {
     assert.equal(check('CreatePet', { name: 'Rex', status: 'lost' }), false);
     assert.equal(check('CreatePet', { name: 'Rex', id: 10 }), false);

@@ -36,11 +36,34 @@ export const categorySchema = {
 
 export const tagSchema = categorySchema;
 
+/** The path the gateway serves a stored photo at: `/api/photos/<sha-256 in hex>`. */
+export const storedPhotoPathPattern = '^/api/photos/[0-9a-f]{64}$';
+
+/**
+ * A photo's URL: an http(s) URL, or the path of a photo stored here (relative, so that it stays
+ * right behind any host name or proxy). Nothing else: `javascript:` and friends would end up in
+ * an <img src>.
+ */
 export const photoUrlSchema = {
   type: 'string',
-  format: 'uri',
-  pattern: '^https?://',
+  format: 'uri-reference',
+  pattern: '^(?:https?://[^\\s]+|/api/photos/[0-9a-f]{64})$',
   maxLength: 2048,
+} as const;
+
+/** The image types a stored photo may have (sniffed from its first bytes, never taken from the client). */
+export const photoContentTypes = ['image/png', 'image/jpeg', 'image/gif', 'image/webp'] as const;
+
+/** AddPetPhoto: a photo whose bytes the gateway has stored, content-addressed. */
+export const addPetPhotoSchema = {
+  type: 'object',
+  additionalProperties: false,
+  required: ['photoId', 'contentType', 'url'],
+  properties: {
+    photoId: { type: 'string', pattern: '^[0-9a-f]{64}$' },
+    contentType: { type: 'string', enum: photoContentTypes },
+    url: { type: 'string', pattern: storedPhotoPathPattern },
+  },
 } as const;
 
 export const petStatusSchema = { type: 'string', enum: petStatuses } as const;
@@ -95,6 +118,7 @@ export const petCommandSchemas = {
   CreatePet: createPetSchema,
   UpdatePet: updatePetSchema,
   DeletePet: deletePetSchema,
+  AddPetPhoto: addPetPhotoSchema,
   ReservePet: orderRefSchema,
   ReleasePet: orderRefSchema,
   MarkPetSold: orderRefSchema,

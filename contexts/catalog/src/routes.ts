@@ -4,6 +4,7 @@ import addFormatsPlugin from 'ajv-formats';
 import type { ErrorCode } from '@optic-mart/platform';
 import { DomainError, type CommandInput, type CommandRoute, type CommandRoutes } from '@optic-mart/runtime';
 import { idSchema, petCommandSchemas } from './commands.js';
+import { productCommandRoutes } from './product-routes.js';
 import { PetId } from './domain/ids.js';
 import {
   petDecider,
@@ -71,6 +72,8 @@ export const petCommandRoute: CommandRoute<PetCommand, PetEvent, PetState> = {
 };
 
 /** The catalog's routes by command type, for `createCommandHandler`. */
-export const catalogCommandRoutes: CommandRoutes = Object.fromEntries(
-  Object.keys(petCommandSchemas).map((type) => [type, petCommandRoute]),
-);
+export const catalogCommandRoutes: CommandRoutes = {
+  ...Object.fromEntries(Object.keys(petCommandSchemas).map((type) => [type, petCommandRoute])),
+  // Supplies and their reviews (product-routes.ts).
+  ...productCommandRoutes,
+};

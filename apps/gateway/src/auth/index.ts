@@ -8,7 +8,7 @@ import { SessionStore } from './sessions.js';
 import { loadSigningKey } from './signing-key.js';
 import { TokenService } from './tokens.js';
 
-export { mayAct, requireRole, requireUser } from './policy.js';
+export { mayAct, onlyRoles, requireRole, requireUser } from './policy.js';
 export { roles, type Principal, type Role } from './principal.js';
 export { SessionStore } from './sessions.js';
 export { TokenService, type IssuedToken } from './tokens.js';

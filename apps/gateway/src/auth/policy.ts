@@ -28,3 +28,15 @@ export function requireRole(request: FastifyRequest, ...allowed: readonly Role[]
 export function mayAct(principal: Principal, ownerUserId: string, ...also: readonly Role[]): boolean {
   return principal.userId === ownerUserId || principal.role === 'admin' || also.includes(principal.role);
 }
+
+/**
+ * A route hook (preValidation) letting on only signed-in users — of these roles (and admins) when
+ * some are named — before the body is even validated: nobody learns the schema's verdict on a
+ * request they may not make.
+ */
+export const onlyRoles =
+  (...allowed: readonly Role[]) =>
+  async (request: FastifyRequest): Promise<void> => {
+    if (allowed.length > 0) requireRole(request, ...allowed);
+    else requireUser(request);
+  };

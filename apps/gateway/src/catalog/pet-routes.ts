@@ -1,7 +1,9 @@
 import { randomInt } from 'node:crypto';
+import type { FastifyRequest } from 'fastify';
 import type { HttpServer } from '@optic-mart/platform';
 import { createPetSchema, idSchema, petStreamId, updatePetSchema } from '@optic-mart/catalog';
-import { ifMatchVersion, replyWithOutcome } from '../command-reply.js';
+import { replyWithOutcome, sendCommand } from '../command-reply.js';
+import { onlyRoles, requireRole } from '../auth/index.js';
 import type { CommandDispatcher } from '../dispatcher.js';
 
 const petParams = { type: 'object', required: ['petId'], properties: { petId: idSchema } } as const;
@@ -10,31 +12,23 @@ const petParams = { type: 'object', required: ['petId'], properties: { petId: id
 const newPetId = (): string => String(randomInt(1, 2 ** 48 - 1));
 
 /**
- * The catalog's native pet commands: each becomes a command for the catalog's workers, and its
- * reply carries the version (ETag) and position (for read-your-writes). Reads: pet-queries.ts.
+ * The catalog's native pet commands, for sellers and admins: each becomes a command for the
+ * catalog's workers, and its reply carries the version (ETag) and position (for read-your-writes).
+ * Reads: pet-queries.ts.
  */
 export function registerPetRoutes(app: HttpServer, dispatcher: CommandDispatcher): void {
-  const send = async (
-    request: { id: string; headers: Record<string, string | string[] | undefined> },
-    type: string,
-    petId: string,
-    data: unknown,
-  ) => {
-    const ifMatch = request.headers['if-match'];
-    const expectedVersion = ifMatchVersion(Array.isArray(ifMatch) ? ifMatch[0] : ifMatch);
-    return dispatcher.dispatch({
+  const sellers = onlyRoles('seller');
+  const send = (request: FastifyRequest, type: string, petId: string, data: unknown) =>
+    sendCommand(dispatcher, request, requireRole(request, 'seller'), {
       context: 'catalog',
       type,
       aggregateId: petStreamId(petId),
       data,
-      ...(expectedVersion !== undefined ? { expectedVersion } : {}),
-      metadata: { correlationId: request.id },
     });
-  };
 
   app.post<{ Body: Record<string, unknown> }>(
     '/api/pets',
-    { schema: { body: createPetSchema } },
+    { schema: { body: createPetSchema }, preValidation: sellers },
     async (request, reply) => {
       const petId = newPetId();
       const outcome = await send(request, 'CreatePet', petId, request.body);
@@ -48,7 +42,7 @@ export function registerPetRoutes(app: HttpServer, dispatcher: CommandDispatcher
 
   app.put<{ Params: { petId: string }; Body: Record<string, unknown> }>(
     '/api/pets/:petId',
-    { schema: { params: petParams, body: updatePetSchema } },
+    { schema: { params: petParams, body: updatePetSchema }, preValidation: sellers },
     async (request, reply) => {
       const { petId } = request.params;
       const outcome = await send(request, 'UpdatePet', petId, request.body);
@@ -62,7 +56,7 @@ export function registerPetRoutes(app: HttpServer, dispatcher: CommandDispatcher
 
   app.delete<{ Params: { petId: string } }>(
     '/api/pets/:petId',
-    { schema: { params: petParams } },
+    { schema: { params: petParams }, preValidation: sellers },
     async (request, reply) => {
       const { petId } = request.params;
       const outcome = await send(request, 'DeletePet', petId, {});

@@ -2,7 +2,7 @@ import { describe, it } from 'node:test';
 import assert from 'node:assert/strict';
 import { given } from '@optic-mart/runtime';
 import { OrderId, PetId } from './ids.js';
-import { petDecider, type PetCommand, type PetEvent } from './pet.js';
+import { MAX_PET_PHOTOS, petDecider, type PetCommand, type PetEvent } from './pet.js';
 
 const petId = PetId('42');
 const order = OrderId('order-1');
@@ -286,6 +286,46 @@ describe('MarkPetSold', () => {
   it('refuses a missing or deleted pet', () => {
     given(petDecider).when(markSold()).thenThrows('pet_not_found');
     given(petDecider, [created, deleted]).when(markSold()).thenThrows('pet_not_found');
+  });
+});
+
+describe('AddPetPhoto', () => {
+  const photoId = 'ab'.repeat(32);
+  const photo = { petId, photoId, contentType: 'image/png', url: `/api/photos/${photoId}` };
+  const addPhoto: PetCommand = { type: 'AddPetPhoto', data: photo };
+  const photoAdded: PetEvent = { type: 'PetPhotoAdded', data: photo };
+
+  it('adds the photo to the pet, whatever its status', () => {
+    given(petDecider, [created]).when(addPhoto).then([photoAdded]);
+    given(petDecider, [created, reserved]).when(addPhoto).then([photoAdded]);
+    given(petDecider, [created, reserved, sold]).when(addPhoto).then([photoAdded]);
+  });
+
+  it('does nothing for a photo the pet lists already (an upload sent twice)', () => {
+    given(petDecider, [created, photoAdded]).when(addPhoto).then([]);
+  });
+
+  it('lists the photo after the earlier photoUrls, and UpdatePet keeps it when sent back', () => {
+    given(petDecider, [created, photoAdded])
+      .when(update({ photoUrls: [...rex.photoUrls, photo.url] }))
+      .then([]);
+  });
+
+  it(`refuses a photo beyond ${MAX_PET_PHOTOS}`, () => {
+    const full: PetEvent = {
+      type: 'PetCreated',
+      data: {
+        ...rex,
+        photoUrls: Array.from({ length: MAX_PET_PHOTOS }, (_, i) => `https://img.example/${i}.jpg`),
+        status: 'available',
+      },
+    };
+    given(petDecider, [full]).when(addPhoto).thenThrows('pet_photo_limit');
+  });
+
+  it('refuses a missing or deleted pet', () => {
+    given(petDecider).when(addPhoto).thenThrows('pet_not_found');
+    given(petDecider, [created, deleted]).when(addPhoto).thenThrows('pet_not_found');
   });
 });
 

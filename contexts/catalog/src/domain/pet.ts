@@ -33,6 +33,18 @@ export interface PetInput {
   readonly status?: PetStatus;
 }
 
+/** A stored photo (its bytes are kept by the gateway, content-addressed) and the URL serving it. */
+export interface PetPhoto {
+  readonly petId: PetId;
+  /** The SHA-256 of the bytes, in hex. */
+  readonly photoId: string;
+  readonly contentType: string;
+  readonly url: string;
+}
+
+/** Most photos a pet lists (the photoUrls schema's maxItems). */
+export const MAX_PET_PHOTOS = 20;
+
 export interface OrderRef {
   readonly petId: PetId;
   readonly orderId: OrderId;
@@ -42,6 +54,7 @@ export type PetCommand =
   | { readonly type: 'CreatePet'; readonly data: PetInput }
   | { readonly type: 'UpdatePet'; readonly data: PetInput }
   | { readonly type: 'DeletePet'; readonly data: { readonly petId: PetId } }
+  | { readonly type: 'AddPetPhoto'; readonly data: PetPhoto }
   | { readonly type: 'ReservePet'; readonly data: OrderRef }
   | { readonly type: 'ReleasePet'; readonly data: OrderRef }
   | { readonly type: 'MarkPetSold'; readonly data: OrderRef };
@@ -54,6 +67,7 @@ export type PetEvent =
   | { readonly type: 'PetCreated'; readonly data: PetData }
   | { readonly type: 'PetUpdated'; readonly data: PetData }
   | { readonly type: 'PetDeleted'; readonly data: { readonly petId: PetId } }
+  | { readonly type: 'PetPhotoAdded'; readonly data: PetPhoto }
   | { readonly type: 'PetReserved'; readonly data: OrderRef }
   | { readonly type: 'PetReleased'; readonly data: OrderRef }
   | { readonly type: 'PetSold'; readonly data: OrderRef };
@@ -78,6 +92,7 @@ export const petErrorCodes = [
   'pet_reserved',
   'reservation_mismatch',
   'invalid_status_transition',
+  'pet_photo_limit',
 ] as const;
 
 export type PetErrorCode = (typeof petErrorCodes)[number];
@@ -157,6 +172,18 @@ export function decide(command: PetCommand, state: PetState): PetEvent[] {
       if (pet.status === 'pending') throw fail('pet_reserved', `pet ${pet.id} is reserved by an order`);
       return [{ type: 'PetDeleted', data: { petId: pet.id } }];
     }
+    case 'AddPetPhoto': {
+      const pet = listed(state, command.data.petId);
+      const { photoId, contentType, url } = command.data;
+      // The same bytes again: the pet lists them already (uploads are retried by clients).
+      if (pet.photoUrls.includes(url)) return [];
+      if (pet.photoUrls.length >= MAX_PET_PHOTOS) {
+        throw fail('pet_photo_limit', `pet ${pet.id} has ${MAX_PET_PHOTOS} photos already`, {
+          limit: MAX_PET_PHOTOS,
+        });
+      }
+      return [{ type: 'PetPhotoAdded', data: { petId: pet.id, photoId, contentType, url } }];
+    }
     case 'ReservePet': {
       const pet = listed(state, command.data.petId);
       if (pet.status !== 'available') {
@@ -192,6 +219,8 @@ export function evolve(state: PetState, event: PetEvent): PetState {
     }
     case 'PetDeleted':
       return { kind: 'deleted', id: event.data.petId };
+    case 'PetPhotoAdded':
+      return state.kind === 'listed' ? { ...state, photoUrls: [...state.photoUrls, event.data.url] } : state;
     case 'PetReserved':
       return state.kind === 'listed' ? { ...state, status: 'pending', orderId: event.data.orderId } : state;
     case 'PetReleased':

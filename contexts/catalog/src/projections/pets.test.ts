@@ -58,6 +58,7 @@ describe('pets projection', () => {
     assert.deepEqual([...petsProjection.events].sort(), [
       'PetCreated',
       'PetDeleted',
+      'PetPhotoAdded',
       'PetReleased',
       'PetReserved',
       'PetSold',
@@ -105,6 +106,18 @@ describe('pets projection', () => {
     assert.equal(doc?.status, 'sold');
     assert.equal(doc?.orderId, order);
     assert.equal(doc?.version, 3);
+  });
+
+  it('Given PetPhotoAdded: the photo URL after the others, the version advanced', () => {
+    const photoId = 'ab'.repeat(32);
+    const url = `/api/photos/${photoId}`;
+    const photoAdded: PetEvent = {
+      type: 'PetPhotoAdded',
+      data: { petId, photoId, contentType: 'image/png', url },
+    };
+    const doc = given([created, photoAdded]);
+    assert.deepEqual(doc?.photoUrls, [...rex.photoUrls, url]);
+    assert.equal(doc?.version, 2);
   });
 
   it('Given PetDeleted: no document', () => {

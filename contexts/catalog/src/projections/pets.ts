@@ -2,7 +2,7 @@
 // list view filters on and the inventory counts by status.
 import type { DocumentProjection, ProjectedEvent } from '@optic-mart/runtime';
 import type { OrderId, PetId } from '../domain/ids.js';
-import type { Category, PetData, PetEventType, PetStatus, Tag } from '../domain/pet.js';
+import type { Category, PetData, PetEventType, PetPhoto, PetStatus, Tag } from '../domain/pet.js';
 
 /** A pet as `GET /api/pets/{id}` returns it: the listed pet and its stream version (the ETag). */
 export interface PetView {
@@ -20,6 +20,7 @@ const petEvents = [
   'PetCreated',
   'PetUpdated',
   'PetDeleted',
+  'PetPhotoAdded',
   'PetReserved',
   'PetReleased',
   'PetSold',
@@ -52,6 +53,8 @@ function apply(doc: PetView | null, event: ProjectedEvent): PetView | null {
     }
     case 'PetDeleted':
       return null;
+    case 'PetPhotoAdded':
+      return doc && { ...doc, photoUrls: [...doc.photoUrls, (event.data as PetPhoto).url], version };
     case 'PetReserved':
       return doc && { ...doc, status: 'pending', orderId: ref(event).orderId as OrderId, version };
     case 'PetReleased':

@@ -1,0 +1,280 @@
+// The ordering context's command routes. Placing, approving and cancelling an order decide on the
+// order and on each of its pets and stocks, and append all of it in one atomic append (the
+// runtime's multi-stream routes): of many orders for one pet, exactly one is placed.
+import { Ajv, type ValidateFunction } from 'ajv';
+import addFormatsPlugin from 'ajv-formats';
+import type { ErrorCode } from '@optic-mart/platform';
+import {
+  DomainError,
+  aggregateStep,
+  type AggregateLoad,
+  type AggregateStep,
+  type CommandInput,
+  type CommandRoute,
+  type CommandRoutes,
+  type LoadedAggregate,
+  type MultiStreamRoute,
+} from '@optic-mart/runtime';
+import {
+  idSchema,
+  petCommandRoute,
+  petDecider,
+  petStreamId,
+  productCommandRoute,
+  productDecider,
+  productStreamId,
+  type ProductState,
+} from '@optic-mart/catalog';
+import { stockDecider, stockSnapshot, stockStreamId } from '@optic-mart/inventory';
+import { orderCommandSchemas, type OrderLineBody } from './commands.js';
+import { OrderId, PetId, Sku, UserId } from './domain/ids.js';
+import { money } from './domain/money.js';
+import {
+  orderDecider,
+  orderErrorCodes,
+  type Order,
+  type OrderCommand,
+  type OrderCommandType,
+  type OrderEvent,
+  type OrderLine,
+  type OrderState,
+} from './domain/order.js';
+
+// Every code the decider throws must be a line of the platform's error table.
+const _orderErrorCodes: readonly ErrorCode[] = orderErrorCodes;
+
+// ajv-formats is CommonJS; its default export arrives wrapped under ESM interop.
+const addFormats = addFormatsPlugin as unknown as (ajv: Ajv) => Ajv;
+
+const ORDER_PREFIX = 'order-';
+const idPattern = new RegExp(idSchema.pattern);
+
+/** The stream of an order: `order-<id>`. */
+export const orderStreamId = (id: string): string => ORDER_PREFIX + id;
+
+/** The order id of an order stream id, or null when it is not one. */
+export function orderIdOf(streamId: string): OrderId | null {
+  if (!streamId.startsWith(ORDER_PREFIX)) return null;
+  const id = streamId.slice(ORDER_PREFIX.length);
+  return id.length <= idSchema.maxLength && idPattern.test(id) ? OrderId(id) : null;
+}
+
+const ajv = new Ajv({ allErrors: true, strict: true, useDefaults: true });
+addFormats(ajv);
+const validators = Object.fromEntries(
+  Object.entries(orderCommandSchemas).map(([type, schema]) => [type, ajv.compile(schema)]),
+) as Record<OrderCommandType, ValidateFunction>;
+
+/** The command's order id and checked data. */
+function parse<Data>(command: CommandInput, type: OrderCommandType): { orderId: OrderId; data: Data } {
+  const orderId = orderIdOf(command.aggregateId);
+  if (orderId === null) {
+    throw new DomainError(
+      'validation_failed',
+      `${command.aggregateId} is not an order stream id (order-<id>)`,
+    );
+  }
+  const data = structuredClone(command.data);
+  const validate = validators[type];
+  if (!validate(data)) {
+    const problems = (validate.errors ?? []).map(
+      (e) => `${e.instancePath || '(body)'} ${e.message ?? e.keyword}`,
+    );
+    throw new DomainError('validation_failed', `Invalid ${type}: ${problems.join('; ')}.`);
+  }
+  return { orderId, data: data as Data };
+}
+
+/** Who sends the command: orders belong to a user, so there must be one. */
+function userOf(command: CommandInput): UserId {
+  const { userId } = command.metadata;
+  if (typeof userId !== 'string' || userId.length === 0) {
+    throw new DomainError('unauthorized', `${command.type} needs the user who sends it`);
+  }
+  return UserId(userId);
+}
+
+/** Snapshots of orders: bump schemaVersion when OrderState's shape changes. */
+export const orderSnapshot = { type: 'order', schemaVersion: 1 } as const;
+
+const orderLoad = (streamId: string): AggregateLoad => ({
+  streamId,
+  decider: orderDecider,
+  snapshot: orderSnapshot,
+});
+
+const orderStep = (streamId: string, command: OrderCommand): AggregateStep =>
+  aggregateStep({ streamId, decider: orderDecider, command, snapshot: orderSnapshot });
+
+// Steps on pets and stock use their own contexts' deciders and snapshot settings, so that every
+// writer of those streams keeps the same snapshots.
+const petStep = (
+  petId: PetId,
+  orderId: OrderId,
+  type: 'ReservePet' | 'ReleasePet' | 'MarkPetSold',
+): AggregateStep =>
+  aggregateStep({
+    streamId: petStreamId(petId),
+    decider: petDecider,
+    command: { type, data: { petId, orderId } },
+    snapshot: petCommandRoute.snapshot ?? false,
+  });
+
+const stockStep = (
+  sku: Sku,
+  orderId: OrderId,
+  command: { type: 'ReserveStock'; quantity: number } | { type: 'ReleaseStock' | 'CommitStock' },
+): AggregateStep =>
+  aggregateStep({
+    streamId: stockStreamId(sku),
+    decider: stockDecider,
+    command:
+      command.type === 'ReserveStock'
+        ? { type: 'ReserveStock', data: { sku, orderId, quantity: command.quantity } }
+        : { type: command.type, data: { sku, orderId } },
+    snapshot: stockSnapshot,
+  });
+
+/** The steps that follow an order's own: one per pet and one per SKU on it. */
+function lineSteps(
+  order: Order,
+  pet: 'ReleasePet' | 'MarkPetSold',
+  stock: 'ReleaseStock' | 'CommitStock',
+): AggregateStep[] {
+  return order.lines.map((line) =>
+    line.kind === 'pet' ? petStep(line.petId, order.id, pet) : stockStep(line.sku, order.id, { type: stock }),
+  );
+}
+
+interface PlaceOrderInput {
+  readonly lines: readonly OrderLineBody[];
+  readonly shipDate?: string;
+}
+
+const isPetLine = (line: OrderLineBody): line is { petId: string; quantity?: 1 } => 'petId' in line;
+
+function placeOrderInput(command: CommandInput): { orderId: OrderId; input: PlaceOrderInput } {
+  const { orderId, data } = parse<PlaceOrderInput>(command, 'PlaceOrder');
+  // Each pet and SKU once: they are the streams the order writes to.
+  const keys = data.lines.map((l) => (isPetLine(l) ? `pet ${l.petId}` : `SKU ${l.sku}`));
+  const twice = keys.find((k, i) => keys.indexOf(k) !== i);
+  if (twice) throw new DomainError('validation_failed', `Invalid PlaceOrder: ${twice} is on two lines.`);
+  return { orderId, input: data };
+}
+
+function priced(
+  line: { sku: string; quantity: number },
+  loaded: ReadonlyMap<string, LoadedAggregate>,
+): OrderLine {
+  const sku = Sku(line.sku);
+  const product = loaded.get(productStreamId(sku))?.state as ProductState | undefined;
+  if (!product || product.kind === 'none')
+    throw new DomainError('product_not_found', `there is no product ${sku}`);
+  if (product.kind === 'discontinued') {
+    throw new DomainError('product_discontinued', `product ${sku} is discontinued`);
+  }
+  return {
+    kind: 'supply',
+    sku,
+    quantity: line.quantity,
+    unitPrice: money(product.priceCents, product.currency),
+  };
+}
+
+/**
+ * PlaceOrder: OrderPlaced on `order-<id>` + PetReserved on each pet + StockReserved on each SKU,
+ * at the unit prices the products have now.
+ */
+export const placeOrderRoute: MultiStreamRoute = {
+  kind: 'multi',
+  reads: (command) =>
+    placeOrderInput(command).input.lines.flatMap((line) =>
+      isPetLine(line)
+        ? []
+        : [
+            {
+              streamId: productStreamId(line.sku),
+              decider: productDecider,
+              snapshot: productCommandRoute.snapshot ?? false,
+            },
+          ],
+    ),
+  steps(command, loaded) {
+    const { orderId, input } = placeOrderInput(command);
+    const lines: OrderLine[] = input.lines.map((line) =>
+      isPetLine(line) ? { kind: 'pet', petId: PetId(line.petId), quantity: 1 } : priced(line, loaded),
+    );
+    return [
+      orderStep(command.aggregateId, {
+        type: 'PlaceOrder',
+        data: { orderId, userId: userOf(command), lines, shipDate: input.shipDate ?? null },
+      }),
+      ...lines.map((line) =>
+        line.kind === 'pet'
+          ? petStep(line.petId, orderId, 'ReservePet')
+          : stockStep(line.sku, orderId, { type: 'ReserveStock', quantity: line.quantity }),
+      ),
+    ];
+  },
+};
+
+const placedOrder = (command: CommandInput, loaded: ReadonlyMap<string, LoadedAggregate>): Order | null => {
+  const state = loaded.get(command.aggregateId)?.state as OrderState | undefined;
+  return state?.kind === 'order' && state.status === 'placed' ? state : null;
+};
+
+/** ApproveOrder: OrderApproved + PetSold on each pet + StockCommitted on each SKU. */
+export const approveOrderRoute: MultiStreamRoute = {
+  kind: 'multi',
+  reads(command) {
+    parse(command, 'ApproveOrder'); // a malformed command is refused before anything is loaded
+    return [orderLoad(command.aggregateId)];
+  },
+  steps(command, loaded) {
+    const { orderId } = parse(command, 'ApproveOrder');
+    const order = placedOrder(command, loaded);
+    // An order that is not placed takes only its own step, whose decider says why not.
+    return [
+      orderStep(command.aggregateId, { type: 'ApproveOrder', data: { orderId } }),
+      ...(order ? lineSteps(order, 'MarkPetSold', 'CommitStock') : []),
+    ];
+  },
+};
+
+/** CancelOrder: OrderCancelled + PetReleased on each pet + StockReleased on each SKU. */
+export const cancelOrderRoute: MultiStreamRoute = {
+  kind: 'multi',
+  reads(command) {
+    parse(command, 'CancelOrder'); // a malformed command is refused before anything is loaded
+    return [orderLoad(command.aggregateId)];
+  },
+  steps(command, loaded) {
+    const { orderId, data } = parse<{ asStaff: boolean }>(command, 'CancelOrder');
+    const order = placedOrder(command, loaded);
+    return [
+      orderStep(command.aggregateId, {
+        type: 'CancelOrder',
+        data: { orderId, by: userOf(command), asStaff: data.asStaff },
+      }),
+      ...(order ? lineSteps(order, 'ReleasePet', 'ReleaseStock') : []),
+    ];
+  },
+};
+
+/** DeliverOrder: the order alone. */
+export const deliverOrderRoute: CommandRoute<OrderCommand, OrderEvent, OrderState> = {
+  decider: orderDecider,
+  toCommand(command) {
+    const { orderId } = parse(command, 'DeliverOrder');
+    return { type: 'DeliverOrder', data: { orderId } };
+  },
+  snapshot: orderSnapshot,
+};
+
+/** The ordering context's routes by command type, for `createCommandHandler`. */
+export const orderingCommandRoutes: CommandRoutes = {
+  PlaceOrder: placeOrderRoute,
+  ApproveOrder: approveOrderRoute,
+  DeliverOrder: deliverOrderRoute,
+  CancelOrder: cancelOrderRoute,
+};

@@ -1,5 +1,5 @@
 import { EventStore } from '@optic-mart/eventstore';
-import type { Messaging } from '@optic-mart/messaging';
+import { CommandDispatcher, type Messaging } from '@optic-mart/messaging';
 import { ReadModels } from '@optic-mart/runtime';
 import { petsProjection, productsProjection, reviewsProjection } from '@optic-mart/catalog';
 import { usersProjection } from '@optic-mart/identity';
@@ -12,14 +12,18 @@ import {
 } from '@optic-mart/platform';
 import { registerAuth, type Auth } from './auth/index.js';
 import { registerCommandRoutes } from './command-routes.js';
+import { fulfillmentProjections, registerFulfillment } from './fulfillment/index.js';
 import type { GatewayConfig } from './config.js';
-import { CommandDispatcher } from './dispatcher.js';
 import { registerIdempotency } from './idempotency.js';
 import { registerIdentity, type Identity } from './identity/index.js';
 import { registerPetQueries } from './catalog/pet-queries.js';
 import { registerPetRoutes } from './catalog/pet-routes.js';
 import { registerSupplyRoutes } from './catalog/supplies.js';
 import { orderingProjections, registerOrdering } from './ordering/index.js';
+import { registerCart } from './cart/index.js';
+import { registerShipping, shippingProjections } from './shipping/index.js';
+import { notificationsProjections, registerNotifications } from './notifications/index.js';
+import { paymentsProjections, registerPayments } from './payments/index.js';
 import { registerStreamProxy } from './stream-proxy.js';
 import { registerApiDocs } from './docs/api-docs.js';
 import { registerPetstoreApi } from './petstore/index.js';
@@ -98,12 +102,29 @@ export async function buildGatewayApp(options: {
       reviewsProjection,
       usersProjection,
       ...orderingProjections,
+      ...shippingProjections,
+      ...notificationsProjections,
+      ...fulfillmentProjections,
+      ...paymentsProjections,
     ],
     logger,
   });
   registerPetQueries(app, readModels, { readWaitMs: config.GATEWAY_READ_WAIT_MS });
   registerSupplyRoutes(app, { dispatcher, readModels, store, readWaitMs: config.GATEWAY_READ_WAIT_MS });
   registerOrdering(app, { dispatcher, readModels, readWaitMs: config.GATEWAY_READ_WAIT_MS });
+  registerCart(app, { dispatcher, store });
+  registerShipping(app, { dispatcher, readModels, readWaitMs: config.GATEWAY_READ_WAIT_MS });
+  registerNotifications(app, { readModels, pool: store.pool, readWaitMs: config.GATEWAY_READ_WAIT_MS });
+  registerFulfillment(app, { readModels, readWaitMs: config.GATEWAY_READ_WAIT_MS });
+  registerPayments(app, {
+    dispatcher,
+    readModels,
+    readWaitMs: config.GATEWAY_READ_WAIT_MS,
+    pspUrl: config.PSP_URL,
+    pspTimeoutMs: config.PSP_TIMEOUT_MS,
+    webhookSecret: config.PSP_WEBHOOK_SECRET,
+    webhookToleranceSeconds: config.PSP_WEBHOOK_TOLERANCE_SECONDS,
+  });
   const identity = registerIdentity(app, {
     store,
     dispatcher,

@@ -1,7 +1,7 @@
 import type { FastifyReply, FastifyRequest } from 'fastify';
 import { AppError, isErrorCode } from '@optic-mart/platform';
 import type { Principal } from './auth/index.js';
-import type { CommandDispatcher, Outcome } from './dispatcher.js';
+import type { CommandDispatcher, Outcome } from '@optic-mart/messaging';
 
 /** The fields of a successful command's result the API shows. */
 interface Applied {

@@ -1,5 +1,5 @@
 import { AppError, type HttpServer } from '@optic-mart/platform';
-import type { CommandDispatcher } from './dispatcher.js';
+import type { CommandDispatcher } from '@optic-mart/messaging';
 
 const commandParams = {
   type: 'object',

@@ -24,6 +24,17 @@ const schema = baseConfigSchema.extend({
   JWT_SECRET: z.string().min(32, { error: 'must be at least 32 characters' }).optional(),
   /** How long an access token (and its session) lasts. */
   JWT_TTL_SECONDS: int({ default: 3600, min: 60, max: 30 * 24 * 3600 }),
+  /** The payment provider's API (payments, helper E). */
+  PSP_URL: url({ protocols: ['http:', 'https:'] }).default('http://127.0.0.1:8090'),
+  /** How long one call to the payment provider may take. */
+  PSP_TIMEOUT_MS: duration(5000),
+  /**
+   * The key the provider signs webhooks with (the provider's PSP_WEBHOOK_SECRET). `npm start`
+   * generates one, kept in DATA_DIR/psp-webhook-secret. Unset: webhooks are refused (401).
+   */
+  PSP_WEBHOOK_SECRET: z.string().min(16, { error: 'must be at least 16 characters' }).optional(),
+  /** How old a webhook's signed timestamp may be. */
+  PSP_WEBHOOK_TOLERANCE_SECONDS: int({ default: 300, min: 1, max: 3600 }),
   /** The largest pet photo an upload may carry, in bytes (larger: 413). */
   PHOTO_MAX_BYTES: int({ default: 5 * 1024 * 1024, min: 1024, max: 100 * 1024 * 1024 }),
   /** Login attempts one username may make per LOGIN_WINDOW_MS (a sliding window); then 429. */

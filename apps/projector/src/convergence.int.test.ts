@@ -6,7 +6,7 @@ import { after, before, describe, it } from 'node:test';
 import assert from 'node:assert/strict';
 import { randomUUID } from 'node:crypto';
 import { EventStore } from '@optic-mart/eventstore';
-import { connectMessaging, type Messaging } from '@optic-mart/messaging';
+import { connectMessaging, type CommandDispatcher, type Messaging } from '@optic-mart/messaging';
 import { createLogger, createMetricsRegistry, type HttpServer } from '@optic-mart/platform';
 import { startProjector, type Projector, type ReadModels } from '@optic-mart/runtime';
 import { petStreamId, petStatuses, petsProjection, type PetView } from '@optic-mart/catalog';
@@ -16,7 +16,6 @@ import { buildGatewayApp } from '../../gateway/src/app.js';
 import type { Auth } from '../../gateway/src/auth/index.js';
 import { loginAs, type TestLogin } from '../../gateway/src/auth/test-support.js';
 import { loadGatewayConfig } from '../../gateway/src/config.js';
-import type { CommandDispatcher } from '../../gateway/src/dispatcher.js';
 
 const COMMANDS = Number(process.env.CONVERGENCE_COMMANDS ?? 10_000);
 // NATS JetStream + Redis, as in production (the PostgreSQL transport is covered by the gateway's tests).

@@ -4,6 +4,10 @@ import { petsProjection, productsProjection, reviewsProjection } from '@optic-ma
 import { usersProjection } from '@optic-mart/identity';
 import { stockProjection } from '@optic-mart/inventory';
 import { ordersProjection } from '@optic-mart/ordering';
+import { shipmentsProjection } from '@optic-mart/shipping';
+import { paymentsProjection } from '@optic-mart/payments';
+import { messagesProjection } from '@optic-mart/notifications';
+import { fulfillmentsProjection } from '@optic-mart/app-saga';
 
 export const projections: readonly AnyProjection[] = [
   petsProjection,
@@ -12,4 +16,8 @@ export const projections: readonly AnyProjection[] = [
   usersProjection,
   ordersProjection,
   stockProjection,
+  shipmentsProjection,
+  paymentsProjection,
+  messagesProjection,
+  fulfillmentsProjection,
 ];

@@ -25,6 +25,8 @@ test('defaults: embedded PostgreSQL under ./data, one replica of each default ro
     GATEWAY_PORT: 8080,
     PROJECTOR_PORT: 8083,
     STREAM_PORT: 8082,
+    SAGA_PORT: 8084,
+    PAYMENT_PROVIDER_PORT: 8090,
   });
   const planned = await planProcesses(config);
   assert.deepEqual(
@@ -35,18 +37,20 @@ test('defaults: embedded PostgreSQL under ./data, one replica of each default ro
       ['worker', undefined],
       ['projector', 8083],
       ['stream', 8082],
+      ['saga', 8084],
+      ['payment-provider', 8090],
     ],
   );
 });
 
 test('OPTIC_REPLICAS sets replica counts, zero included; extra replicas get ports of their own', async () => {
   const none = loadSupervisorConfig({
-    OPTIC_REPLICAS: 'eventstore=0,gateway=0,worker=0,projector=0,stream=0',
+    OPTIC_REPLICAS: 'eventstore=0,gateway=0,worker=0,projector=0,stream=0,saga=0,payment-provider=0',
   });
   assert.deepEqual(await planProcesses(none), []);
 
   const three = loadSupervisorConfig({
-    OPTIC_REPLICAS: ' eventstore = 3 ,gateway=0,worker=0,projector=0,stream=0',
+    OPTIC_REPLICAS: ' eventstore = 3 ,gateway=0,worker=0,projector=0,stream=0,saga=0,payment-provider=0',
     EVENTSTORE_PORT: '18081',
   });
   const planned = await planProcesses(three);

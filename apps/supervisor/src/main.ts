@@ -21,6 +21,7 @@ import { ConfigError, createLogger, createShutdown, startEmbeddedPostgres } from
 import type { Env, Logger, Shutdown } from '@optic-mart/platform';
 import { adminNotice, ensureAdminCredentials } from './admin-credentials.js';
 import { loadSupervisorConfig } from './config.js';
+import { paymentSettings } from './payment-settings.js';
 import type { SupervisorConfig } from './config.js';
 import { planProcesses } from './plan.js';
 import type { PlannedProcess } from './plan.js';
@@ -119,7 +120,9 @@ async function startEverything({
   // The first admin account: from ADMIN_USERNAME/ADMIN_PASSWORD, else made up once and kept under
   // DATA_DIR; the gateways create it.
   const admin = await ensureAdminCredentials(configured.childEnv, configured.dataDir);
-  const config = { ...configured, childEnv: { ...configured.childEnv, ...admin.env } };
+  // The payment provider and the gateways: one webhook secret (kept under DATA_DIR), and each other's URL.
+  const payments = await paymentSettings(configured.childEnv, configured.dataDir, configured.rolePorts);
+  const config = { ...configured, childEnv: { ...configured.childEnv, ...admin.env, ...payments } };
   let databaseUrl = config.databaseUrl;
   let databaseNote = 'from DATABASE_URL';
   if (databaseUrl === undefined) {

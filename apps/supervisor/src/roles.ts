@@ -22,7 +22,11 @@ export const roles: readonly Role[] = [
   // Runs every context's projections; replicas split them and take over from one that dies.
   { name: 'projector', defaultReplicas: 1, port: { env: 'PROJECTOR_PORT', default: 8083 } },
   { name: 'stream', defaultReplicas: 1, port: { env: 'STREAM_PORT', default: 8082 } },
-  // Next: saga, agent, payment-provider.
+  // The fulfillment saga's orchestrator and the notifier; replicas share the sagas (advisory locks).
+  { name: 'saga', defaultReplicas: 1, port: { env: 'SAGA_PORT', default: 8084 } },
+  // A stand-in for an external payment service provider (its own ledger, schema `psp`).
+  { name: 'payment-provider', defaultReplicas: 1, port: { env: 'PAYMENT_PROVIDER_PORT', default: 8090 } },
+  // Next: agent (the health agent).
 ];
 
 export function findRole(name: string): Role | undefined {

@@ -117,6 +117,8 @@ describe('ordering a pet', () => {
       userId: ANN,
       lines: [{ kind: 'pet', petId, quantity: 1 }],
       shipDate: null,
+      source: 'api',
+      shippingAddress: null,
       total: { amountCents: 0, currency: 'USD' },
     });
     assert.equal(orderPlaced!.metadata.userId, ANN);
@@ -201,6 +203,8 @@ describe('ordering supplies', () => {
       userId: ANN,
       lines: [{ kind: 'supply', sku, quantity: 3, unitPrice: { amountCents: 250, currency: 'USD' } }],
       shipDate: null,
+      source: 'api',
+      shippingAddress: null,
       total: { amountCents: 750, currency: 'USD' },
     });
     assert.deepEqual(await stockOf(sku), { onHand: 10, reserved: 3, available: 7 });
@@ -223,6 +227,41 @@ describe('ordering supplies', () => {
     assert.equal(stock.reserved, taken);
     assert.ok(stock.available >= 0 && stock.available < 3, `at most 2 left: ${JSON.stringify(stock)}`);
     assert.equal(stock.onHand, 20);
+  });
+
+  it('cancels a paid order with the saga’s reason, releasing its pets and stock; a paid order is approved', async () => {
+    const petId = await newPet();
+    const bones = await newProduct(250, 5);
+    const id = newId();
+    await ok(send(orderStreamId(id), 'PlaceOrder', { lines: [{ petId }, { sku: bones, quantity: 2 }] }));
+    await ok(send(orderStreamId(id), 'MarkOrderPaid', { paymentId: 'pay-1' }));
+    await refused(
+      send(orderStreamId(id), 'MarkOrderPaid', { paymentId: 'pay-1' }),
+      'invalid_status_transition',
+    );
+    await refused(send(orderStreamId(id), 'MarkOrderPaid', {}), 'validation_failed');
+    await ok(send(orderStreamId(id), 'CancelOrder', { asStaff: true, reason: 'payment_declined' }, BOB));
+    const [, paid, cancelled] = await store.readStream(orderStreamId(id));
+    assert.deepEqual(paid!.data, { orderId: id, userId: ANN, paymentId: 'pay-1' });
+    assert.deepEqual(cancelled!.data, { orderId: id, userId: ANN, by: BOB, reason: 'payment_declined' });
+    assert.equal(await petState(petId), 'PetReleased');
+    assert.deepEqual(await stockOf(bones), { onHand: 5, reserved: 0, available: 5 });
+
+    const other = newId();
+    await ok(send(orderStreamId(other), 'PlaceOrder', { lines: [{ petId }], source: 'petstore' }));
+    assert.equal(
+      ((await store.readStream(orderStreamId(other)))[0]!.data as { source: string }).source,
+      'petstore',
+    );
+    await refused(
+      send(orderStreamId(other), 'PlaceOrder', { lines: [{ petId }], source: 'checkout' }),
+      'validation_failed',
+    );
+    await ok(send(orderStreamId(other), 'MarkOrderPaid', { paymentId: 'pay-2' }));
+    await ok(send(orderStreamId(other), 'ApproveOrder', {}));
+    assert.equal(await petState(petId), 'PetSold');
+    await ok(send(orderStreamId(other), 'MarkOrderShipped', { trackingNumber: 'OM1' }));
+    await ok(send(orderStreamId(other), 'DeliverOrder', {}));
   });
 
   it('places pets and supplies together or not at all; approving commits the stock, cancelling releases it', async () => {

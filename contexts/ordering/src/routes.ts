@@ -30,6 +30,7 @@ import { orderCommandSchemas, type OrderLineBody } from './commands.js';
 import { OrderId, PetId, Sku, UserId } from './domain/ids.js';
 import { money } from './domain/money.js';
 import {
+  cancellableStatuses,
   orderDecider,
   orderErrorCodes,
   type Order,
@@ -37,7 +38,10 @@ import {
   type OrderCommandType,
   type OrderEvent,
   type OrderLine,
+  type OrderSource,
   type OrderState,
+  type OrderStatus,
+  type ShippingAddress,
 } from './domain/order.js';
 
 // Every code the decider throws must be a line of the platform's error table.
@@ -95,15 +99,17 @@ function userOf(command: CommandInput): UserId {
 }
 
 /** Snapshots of orders: bump schemaVersion when OrderState's shape changes. */
-export const orderSnapshot = { type: 'order', schemaVersion: 1 } as const;
+export const orderSnapshot = { type: 'order', schemaVersion: 2 } as const;
 
-const orderLoad = (streamId: string): AggregateLoad => ({
+/** Loads an order for another context's multi-stream route (e.g. shipping reads the order). */
+export const orderLoad = (streamId: string): AggregateLoad => ({
   streamId,
   decider: orderDecider,
   snapshot: orderSnapshot,
 });
 
-const orderStep = (streamId: string, command: OrderCommand): AggregateStep =>
+/** A step on an order, for another context's multi-stream route (e.g. OrderShipped with its shipment). */
+export const orderStep = (streamId: string, command: OrderCommand): AggregateStep =>
   aggregateStep({ streamId, decider: orderDecider, command, snapshot: orderSnapshot });
 
 // Steps on pets and stock use their own contexts' deciders and snapshot settings, so that every
@@ -149,6 +155,7 @@ function lineSteps(
 interface PlaceOrderInput {
   readonly lines: readonly OrderLineBody[];
   readonly shipDate?: string;
+  readonly source: 'petstore' | 'api';
 }
 
 const isPetLine = (line: OrderLineBody): line is { petId: string; quantity?: 1 } => 'petId' in line;
@@ -162,7 +169,19 @@ function placeOrderInput(command: CommandInput): { orderId: OrderId; input: Plac
   return { orderId, input: data };
 }
 
-function priced(
+/** The loads of the products whose current prices a multi-stream command reads. */
+export const productReads = (skus: readonly string[]): AggregateLoad[] =>
+  skus.map((sku) => ({
+    streamId: productStreamId(sku),
+    decider: productDecider,
+    snapshot: productCommandRoute.snapshot ?? false,
+  }));
+
+/**
+ * A supply line at the product's current price (it must be among the loaded aggregates); refuses a
+ * product that does not exist or is discontinued.
+ */
+export function priced(
   line: { sku: string; quantity: number },
   loaded: ReadonlyMap<string, LoadedAggregate>,
 ): OrderLine {
@@ -188,39 +207,57 @@ function priced(
 export const placeOrderRoute: MultiStreamRoute = {
   kind: 'multi',
   reads: (command) =>
-    placeOrderInput(command).input.lines.flatMap((line) =>
-      isPetLine(line)
-        ? []
-        : [
-            {
-              streamId: productStreamId(line.sku),
-              decider: productDecider,
-              snapshot: productCommandRoute.snapshot ?? false,
-            },
-          ],
-    ),
+    productReads(placeOrderInput(command).input.lines.flatMap((line) => (isPetLine(line) ? [] : [line.sku]))),
   steps(command, loaded) {
     const { orderId, input } = placeOrderInput(command);
     const lines: OrderLine[] = input.lines.map((line) =>
       isPetLine(line) ? { kind: 'pet', petId: PetId(line.petId), quantity: 1 } : priced(line, loaded),
     );
-    return [
-      orderStep(command.aggregateId, {
-        type: 'PlaceOrder',
-        data: { orderId, userId: userOf(command), lines, shipDate: input.shipDate ?? null },
-      }),
-      ...lines.map((line) =>
-        line.kind === 'pet'
-          ? petStep(line.petId, orderId, 'ReservePet')
-          : stockStep(line.sku, orderId, { type: 'ReserveStock', quantity: line.quantity }),
-      ),
-    ];
+    return placeOrderSteps({
+      orderId,
+      userId: userOf(command),
+      lines,
+      shipDate: input.shipDate ?? null,
+      source: input.source,
+      shippingAddress: null,
+    });
   },
 };
 
-const placedOrder = (command: CommandInput, loaded: ReadonlyMap<string, LoadedAggregate>): Order | null => {
+/** What placing an order needs, its supply lines priced already. */
+export interface OrderPlacement {
+  readonly orderId: OrderId;
+  readonly userId: UserId;
+  readonly lines: readonly OrderLine[];
+  readonly shipDate: string | null;
+  readonly source: OrderSource;
+  readonly shippingAddress: ShippingAddress | null;
+}
+
+/**
+ * The steps of placing an order: OrderPlaced on `order-<id>` + PetReserved on each pet +
+ * StockReserved on each SKU. PlaceOrder and the cart's CheckOut both append them.
+ */
+export function placeOrderSteps(placement: OrderPlacement): AggregateStep[] {
+  const { orderId, lines } = placement;
+  return [
+    orderStep(orderStreamId(orderId), { type: 'PlaceOrder', data: placement }),
+    ...lines.map((line) =>
+      line.kind === 'pet'
+        ? petStep(line.petId, orderId, 'ReservePet')
+        : stockStep(line.sku, orderId, { type: 'ReserveStock', quantity: line.quantity }),
+    ),
+  ];
+}
+
+/** The loaded order when its status is one of `statuses`, else null. */
+const orderIn = (
+  command: CommandInput,
+  loaded: ReadonlyMap<string, LoadedAggregate>,
+  statuses: readonly OrderStatus[],
+): Order | null => {
   const state = loaded.get(command.aggregateId)?.state as OrderState | undefined;
-  return state?.kind === 'order' && state.status === 'placed' ? state : null;
+  return state?.kind === 'order' && statuses.includes(state.status) ? state : null;
 };
 
 /** ApproveOrder: OrderApproved + PetSold on each pet + StockCommitted on each SKU. */
@@ -232,8 +269,8 @@ export const approveOrderRoute: MultiStreamRoute = {
   },
   steps(command, loaded) {
     const { orderId } = parse(command, 'ApproveOrder');
-    const order = placedOrder(command, loaded);
-    // An order that is not placed takes only its own step, whose decider says why not.
+    const order = orderIn(command, loaded, ['placed', 'paid']);
+    // An order that is not placed (or paid) takes only its own step, whose decider says why not.
     return [
       orderStep(command.aggregateId, { type: 'ApproveOrder', data: { orderId } }),
       ...(order ? lineSteps(order, 'MarkPetSold', 'CommitStock') : []),
@@ -241,7 +278,10 @@ export const approveOrderRoute: MultiStreamRoute = {
   },
 };
 
-/** CancelOrder: OrderCancelled + PetReleased on each pet + StockReleased on each SKU. */
+/**
+ * CancelOrder {reason?}: OrderCancelled {reason} + PetReleased on each pet + StockReleased on each
+ * SKU, from placed or paid.
+ */
 export const cancelOrderRoute: MultiStreamRoute = {
   kind: 'multi',
   reads(command) {
@@ -249,12 +289,17 @@ export const cancelOrderRoute: MultiStreamRoute = {
     return [orderLoad(command.aggregateId)];
   },
   steps(command, loaded) {
-    const { orderId, data } = parse<{ asStaff: boolean }>(command, 'CancelOrder');
-    const order = placedOrder(command, loaded);
+    const { orderId, data } = parse<{ asStaff: boolean; reason?: string }>(command, 'CancelOrder');
+    const order = orderIn(command, loaded, cancellableStatuses);
     return [
       orderStep(command.aggregateId, {
         type: 'CancelOrder',
-        data: { orderId, by: userOf(command), asStaff: data.asStaff },
+        data: {
+          orderId,
+          by: userOf(command),
+          asStaff: data.asStaff,
+          ...(data.reason !== undefined && { reason: data.reason }),
+        },
       }),
       ...(order ? lineSteps(order, 'ReleasePet', 'ReleaseStock') : []),
     ];
@@ -271,10 +316,35 @@ export const deliverOrderRoute: CommandRoute<OrderCommand, OrderEvent, OrderStat
   snapshot: orderSnapshot,
 };
 
+/** MarkOrderPaid {paymentId}: OrderPaid, the order alone (placed → paid; the saga sends it). */
+export const markOrderPaidRoute: CommandRoute<OrderCommand, OrderEvent, OrderState> = {
+  decider: orderDecider,
+  toCommand(command) {
+    const { orderId, data } = parse<{ paymentId: string }>(command, 'MarkOrderPaid');
+    return { type: 'MarkOrderPaid', data: { orderId, paymentId: data.paymentId } };
+  },
+  snapshot: orderSnapshot,
+};
+
+/**
+ * MarkOrderShipped {trackingNumber}: OrderShipped, the order alone (approved → shipped). Shipping's
+ * MarkShipmentShipped appends the same with its ShipmentShipped.
+ */
+export const markOrderShippedRoute: CommandRoute<OrderCommand, OrderEvent, OrderState> = {
+  decider: orderDecider,
+  toCommand(command) {
+    const { orderId, data } = parse<{ trackingNumber: string }>(command, 'MarkOrderShipped');
+    return { type: 'MarkOrderShipped', data: { orderId, trackingNumber: data.trackingNumber } };
+  },
+  snapshot: orderSnapshot,
+};
+
 /** The ordering context's routes by command type, for `createCommandHandler`. */
 export const orderingCommandRoutes: CommandRoutes = {
   PlaceOrder: placeOrderRoute,
+  MarkOrderPaid: markOrderPaidRoute,
   ApproveOrder: approveOrderRoute,
+  MarkOrderShipped: markOrderShippedRoute,
   DeliverOrder: deliverOrderRoute,
   CancelOrder: cancelOrderRoute,
 };

@@ -20,3 +20,4 @@ export {
   type Messaging,
   type MessagingSettings,
 } from './connect.js';
+export { CommandDispatcher, type DispatcherOptions, type Outcome } from './dispatcher.js';

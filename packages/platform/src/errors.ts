@@ -80,6 +80,23 @@ const errorTable = {
   // Ordering: orders (seed 003's state machine, 002's statuses).
   order_not_found: { status: 404, title: 'Order not found', retryable: false },
   order_already_exists: { status: 409, title: 'An order with this id exists', retryable: false },
+  // Cart (helper F, issue 6): a user's cart and its checkout.
+  cart_item_not_found: { status: 404, title: 'The cart has no such item', retryable: false },
+  cart_empty: { status: 409, title: 'The cart is empty', retryable: false },
+  price_changed: { status: 409, title: 'Prices changed since they were added to the cart', retryable: false },
+  // Shipping (helper F, issue 6): shipments of orders.
+  shipment_not_found: { status: 404, title: 'Shipment not found', retryable: false },
+  shipment_already_exists: { status: 409, title: 'The order has a shipment', retryable: false },
+  shipping_unavailable: { status: 422, title: 'The shop does not ship to this address', retryable: false },
+  // Payments (helper E, issue 6): payments of orders, the payment provider and its webhooks.
+  payment_not_found: { status: 404, title: 'Payment not found', retryable: false },
+  payment_already_exists: { status: 409, title: 'The order has a payment', retryable: false },
+  payment_declined: { status: 402, title: 'The payment was declined', retryable: false },
+  payment_invalid_state: { status: 409, title: 'The payment’s status does not allow this', retryable: false },
+  refund_exceeds_captured: { status: 422, title: 'The refund exceeds what was captured', retryable: false },
+  webhook_signature_invalid: { status: 401, title: 'The webhook signature is invalid', retryable: false },
+  // Notifications (helper G, issue 6): messages to users (their emails).
+  message_not_found: { status: 404, title: 'Message not found', retryable: false },
 } as const satisfies Record<string, ErrorSpec>;
 
 /** A stable error code: the key clients and other processes switch on. */

@@ -4,7 +4,7 @@ import type { HttpServer } from '@optic-mart/platform';
 import { createPetSchema, idSchema, petStreamId, updatePetSchema } from '@optic-mart/catalog';
 import { replyWithOutcome, sendCommand } from '../command-reply.js';
 import { onlyRoles, requireRole } from '../auth/index.js';
-import type { CommandDispatcher } from '../dispatcher.js';
+import type { CommandDispatcher } from '@optic-mart/messaging';
 
 const petParams = { type: 'object', required: ['petId'], properties: { petId: idSchema } } as const;
 

@@ -15,7 +15,7 @@ import {
 } from '@optic-mart/catalog';
 import { requireRole } from '../auth/index.js';
 import { replyWithOutcome } from '../command-reply.js';
-import type { CommandDispatcher } from '../dispatcher.js';
+import type { CommandDispatcher } from '@optic-mart/messaging';
 import { onlyRoles } from '../auth/index.js';
 import { sendCommand } from '../command-reply.js';
 import {

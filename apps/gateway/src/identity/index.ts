@@ -1,11 +1,10 @@
 // Identity at the gateway: users and sessions (routes.ts), login throttling (login-limiter.ts),
 // password hashing (passwords.ts) and the first admin (bootstrap.ts).
 import type { EventStore } from '@optic-mart/eventstore';
-import type { KeyValueStore } from '@optic-mart/messaging';
+import type { CommandDispatcher, KeyValueStore } from '@optic-mart/messaging';
 import type { HttpServer, Logger } from '@optic-mart/platform';
 import type { ReadModels } from '@optic-mart/runtime';
 import type { Auth } from '../auth/index.js';
-import type { CommandDispatcher } from '../dispatcher.js';
 import { ensureAdmin, type AdminBootstrapResult } from './bootstrap.js';
 import { LoginLimiter } from './login-limiter.js';
 import { warmUpPasswords } from './passwords.js';

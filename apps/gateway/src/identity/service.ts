@@ -17,7 +17,7 @@ import {
   type UserState,
 } from '@optic-mart/identity';
 import type { Auth, Principal } from '../auth/index.js';
-import type { CommandDispatcher, Outcome } from '../dispatcher.js';
+import type { CommandDispatcher, Outcome } from '@optic-mart/messaging';
 import type { LoginLimiter } from './login-limiter.js';
 import { hashPassword, verifyPassword } from './passwords.js';
 

@@ -21,7 +21,7 @@ import {
 } from '@optic-mart/ordering';
 import { mayAct, onlyRoles, requireRole, requireUser, type Principal } from '../auth/index.js';
 import { replyWithOutcome, sendCommand } from '../command-reply.js';
-import type { CommandDispatcher, Outcome } from '../dispatcher.js';
+import type { CommandDispatcher, Outcome } from '@optic-mart/messaging';
 import {
   afterOnlyQuery,
   etagMatches,

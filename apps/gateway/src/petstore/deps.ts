@@ -4,7 +4,7 @@ import type pg from 'pg';
 import type { EventStore } from '@optic-mart/eventstore';
 import type { ReadModels } from '@optic-mart/runtime';
 import type { Auth } from '../auth/index.js';
-import type { CommandDispatcher } from '../dispatcher.js';
+import type { CommandDispatcher } from '@optic-mart/messaging';
 import type { IdentityService } from '../identity/index.js';
 import type { PhotoStore } from '../photos/photo-store.js';
 

@@ -23,9 +23,24 @@ export interface PetstoreOrder {
   petId?: number;
   quantity: number;
   shipDate?: string;
-  status: Exclude<OrderStatus, 'cancelled'>;
+  status: PetstoreOrderStatus;
   complete: boolean;
 }
+
+/** The contract's order statuses: placed, approved, delivered. */
+type PetstoreOrderStatus = Extract<OrderStatus, 'placed' | 'approved' | 'delivered'>;
+
+/**
+ * Issue 6's statuses as the contract knows them: paid is still placed (not approved yet), shipped
+ * is still approved (not delivered yet).
+ */
+const petstoreStatus: Readonly<Record<Exclude<OrderStatus, 'cancelled'>, PetstoreOrderStatus>> = {
+  placed: 'placed',
+  paid: 'placed',
+  approved: 'approved',
+  shipped: 'approved',
+  delivered: 'delivered',
+};
 
 interface PetstoreOrderBody {
   id?: number;
@@ -51,7 +66,7 @@ export function toPetstoreOrder(order: OrderView): PetstoreOrder | null {
     ...(pet && isPetstoreId(pet.petId) ? { petId: Number(pet.petId) } : {}),
     quantity: order.lines.reduce((n, l) => n + l.quantity, 0),
     ...(order.shipDate ? { shipDate: order.shipDate } : {}),
-    status: order.status,
+    status: petstoreStatus[order.status],
     complete: order.status === 'delivered',
   };
 }
@@ -98,7 +113,7 @@ export function registerPetstoreStoreRoutes(v3: FastifyInstance, deps: PetstoreD
       const outcome = await sendOrderCommand(dispatcher, request, principal, {
         type: 'PlaceOrder',
         orderId,
-        data: { lines: [{ petId: String(petId) }], ...(shipDate ? { shipDate } : {}) },
+        data: { lines: [{ petId: String(petId) }], ...(shipDate ? { shipDate } : {}), source: 'petstore' },
       });
       await caughtUp(appliedPosition(outcome));
       const order = await readModels.get<OrderView>(ORDERS, orderId);

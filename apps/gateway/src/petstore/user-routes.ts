@@ -8,7 +8,7 @@ import type { FastifyReply } from 'fastify';
 import { AppError, type HttpServer } from '@optic-mart/platform';
 import { usernameSchema } from '@optic-mart/identity';
 import { requireUser } from '../auth/index.js';
-import type { Outcome } from '../dispatcher.js';
+import type { Outcome } from '@optic-mart/messaging';
 import type { IdentityService, UserDto } from '../identity/index.js';
 import { petstoreSchemas } from './contract.js';
 

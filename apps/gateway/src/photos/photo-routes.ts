@@ -7,7 +7,7 @@ import { AppError } from '@optic-mart/platform';
 import { idSchema, petStreamId, photoContentTypes } from '@optic-mart/catalog';
 import { requireRole } from '../auth/index.js';
 import { replyWithOutcome } from '../command-reply.js';
-import type { CommandDispatcher, Outcome } from '../dispatcher.js';
+import type { CommandDispatcher, Outcome } from '@optic-mart/messaging';
 import type { PhotoStore, StoredPhoto } from './photo-store.js';
 
 /** The bodies a photo upload may arrive as; the type that counts is sniffed from the bytes. */

@@ -3,7 +3,13 @@ import assert from 'node:assert/strict';
 import { given } from '@optic-mart/runtime';
 import { OrderId, PetId, Sku, UserId } from './ids.js';
 import { money } from './money.js';
-import { orderDecider, type OrderCommand, type OrderEvent, type OrderLine } from './order.js';
+import {
+  orderDecider,
+  type OrderCommand,
+  type OrderEvent,
+  type OrderLine,
+  type OrderPlacedData,
+} from './order.js';
 
 const orderId = OrderId('1001');
 const ann = UserId('7');
@@ -19,13 +25,37 @@ const place = (
   type: 'PlaceOrder',
   data: { orderId, userId: ann, lines, shipDate },
 });
-const placed: OrderEvent = {
-  type: 'OrderPlaced',
-  data: { orderId, userId: ann, lines: [rex, bones, leash], shipDate: null, total: money(2749, 'USD') },
+const placedData: OrderPlacedData = {
+  orderId,
+  userId: ann,
+  lines: [rex, bones, leash],
+  shipDate: null,
+  source: 'api',
+  shippingAddress: null,
+  total: money(2749, 'USD'),
 };
-const approved: OrderEvent = { type: 'OrderApproved', data: { orderId } };
-const delivered: OrderEvent = { type: 'OrderDelivered', data: { orderId } };
-const cancelled: OrderEvent = { type: 'OrderCancelled', data: { orderId, by: ann } };
+const placed: OrderEvent = { type: 'OrderPlaced', data: placedData };
+const approved: OrderEvent = { type: 'OrderApproved', data: { orderId, userId: ann } };
+const delivered: OrderEvent = { type: 'OrderDelivered', data: { orderId, userId: ann } };
+const cancelled: OrderEvent = {
+  type: 'OrderCancelled',
+  data: { orderId, userId: ann, by: ann, reason: 'cancelled_by_customer' },
+};
+const address = { name: 'Ann', line1: '1 Main St', city: 'Springfield', postalCode: '12345', country: 'US' };
+const checkedOut: OrderEvent = {
+  type: 'OrderPlaced',
+  data: { ...placedData, source: 'checkout', shippingAddress: address },
+};
+const paid: OrderEvent = { type: 'OrderPaid', data: { orderId, userId: ann, paymentId: 'pay_1' } };
+const shipped: OrderEvent = {
+  type: 'OrderShipped',
+  data: { orderId, userId: ann, trackingNumber: 'OM0000000010019US' },
+};
+const markPaid: OrderCommand = { type: 'MarkOrderPaid', data: { orderId, paymentId: 'pay_1' } };
+const markShipped: OrderCommand = {
+  type: 'MarkOrderShipped',
+  data: { orderId, trackingNumber: 'OM0000000010019US' },
+};
 
 const approve: OrderCommand = { type: 'ApproveOrder', data: { orderId } };
 const deliver: OrderCommand = { type: 'DeliverOrder', data: { orderId } };
@@ -50,6 +80,8 @@ describe('PlaceOrder', () => {
             userId: ann,
             lines: [rex],
             shipDate: '2026-12-24T10:00:00.000Z',
+            source: 'api',
+            shippingAddress: null,
             total: money(0, 'USD'),
           },
         },
@@ -112,10 +144,85 @@ describe('CancelOrder', () => {
   it('lets staff cancel anyone’s order', () => {
     given(orderDecider, [placed])
       .when(cancel(bob, true))
-      .then([{ type: 'OrderCancelled', data: { orderId, by: bob } }]);
+      .then([
+        { type: 'OrderCancelled', data: { orderId, userId: ann, by: bob, reason: 'cancelled_by_staff' } },
+      ]);
+  });
+
+  it('cancels a paid order with the reason given (the saga’s compensation)', () => {
+    given(orderDecider, [checkedOut, paid])
+      .when({ type: 'CancelOrder', data: { orderId, by: bob, asStaff: true, reason: 'shipment_failed' } })
+      .then([{ type: 'OrderCancelled', data: { orderId, userId: ann, by: bob, reason: 'shipment_failed' } }]);
   });
 
   it('answers another customer as if the order did not exist', () => {
     given(orderDecider, [placed]).when(cancel(bob)).thenThrows('order_not_found');
+  });
+
+  it('refuses to cancel a shipped order', () => {
+    given(orderDecider, [checkedOut, paid, approved, shipped])
+      .when(cancel(bob, true))
+      .thenThrows('invalid_status_transition');
+  });
+});
+
+describe('a checkout’s order: placed → paid → approved → shipped → delivered', () => {
+  it('places an order from a checkout with its source and shipping address', () => {
+    given(orderDecider)
+      .when({
+        type: 'PlaceOrder',
+        data: {
+          orderId,
+          userId: ann,
+          lines: [rex, bones, leash],
+          shipDate: null,
+          source: 'checkout',
+          shippingAddress: address,
+        },
+      })
+      .then([checkedOut]);
+  });
+
+  it('refuses a checkout’s order with no shipping address', () => {
+    given(orderDecider)
+      .when({
+        type: 'PlaceOrder',
+        data: { orderId, userId: ann, lines: [rex], shipDate: null, source: 'checkout' },
+      })
+      .thenThrows('validation_failed', /shipping address/);
+  });
+
+  it('marks a placed order paid, with its payment', () => {
+    given(orderDecider, [checkedOut]).when(markPaid).then([paid]);
+  });
+
+  it('approves a paid order', () => {
+    given(orderDecider, [checkedOut, paid]).when(approve).then([approved]);
+  });
+
+  it('marks an approved order shipped, with its tracking number', () => {
+    given(orderDecider, [checkedOut, paid, approved]).when(markShipped).then([shipped]);
+  });
+
+  it('delivers a shipped order, by its shipment only', () => {
+    given(orderDecider, [checkedOut, paid, approved, shipped])
+      .when({ type: 'DeliverOrder', data: { orderId, byShipment: true } })
+      .then([delivered]);
+    given(orderDecider, [checkedOut, paid, approved, shipped])
+      .when(deliver)
+      .thenThrows('invalid_status_transition', /shipment/);
+  });
+
+  it('delivers a checkout’s order only once shipped; a Petstore/API order from approved', () => {
+    given(orderDecider, [checkedOut, paid, approved]).when(deliver).thenThrows('invalid_status_transition');
+    given(orderDecider, [placed, approved]).when(deliver).then([delivered]);
+  });
+
+  it('refuses paying twice, shipping before approval, and paying a cancelled order', () => {
+    given(orderDecider, [checkedOut, paid]).when(markPaid).thenThrows('invalid_status_transition');
+    given(orderDecider, [checkedOut, paid]).when(markShipped).thenThrows('invalid_status_transition');
+    given(orderDecider, [checkedOut, cancelled]).when(markPaid).thenThrows('invalid_status_transition');
+    given(orderDecider).when(markPaid).thenThrows('order_not_found');
+    given(orderDecider).when(markShipped).thenThrows('order_not_found');
   });
 });

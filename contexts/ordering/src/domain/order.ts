@@ -1,12 +1,15 @@
 // The Order aggregate (seed 003's state machine and value objects, seed 002's statuses):
-//   placed → approved → delivered, and placed → cancelled.
+//   placed → paid → approved → shipped → delivered (a checkout's order, driven by the saga),
+//   placed → approved → delivered (a seller approving a Petstore or API order),
+//   placed | paid → cancelled, with a reason.
 // Placing, approving and cancelling also reserve, sell and release the order's pets and stock:
 // the ordering context's routes append those events with the order's, in one atomic append.
 import { DomainError, type Decider } from '@optic-mart/runtime';
 import type { OrderId, PetId, Sku, UserId } from './ids.js';
 import { add, times, zero, type Money } from './money.js';
 
-export const orderStatuses = ['placed', 'approved', 'delivered', 'cancelled'] as const;
+/** An order's statuses, in the order a checkout's order goes through them (cancelled: from placed or paid). */
+export const orderStatuses = ['placed', 'paid', 'approved', 'shipped', 'delivered', 'cancelled'] as const;
 export type OrderStatus = (typeof orderStatuses)[number];
 
 /** Most lines one order may have. */
@@ -19,12 +22,29 @@ export type OrderLine =
   | { readonly kind: 'pet'; readonly petId: PetId; readonly quantity: 1 }
   | { readonly kind: 'supply'; readonly sku: Sku; readonly quantity: number; readonly unitPrice: Money };
 
+/** Where an order comes from: the Petstore API, the native orders API, or a cart's checkout. */
+export const orderSources = ['petstore', 'api', 'checkout'] as const;
+export type OrderSource = (typeof orderSources)[number];
+
+/** Where a checkout's order goes; `country` is an ISO 3166 alpha-2 code. */
+export interface ShippingAddress {
+  readonly name: string;
+  readonly line1: string;
+  readonly city: string;
+  readonly postalCode: string;
+  readonly country: string;
+}
+
 export interface PlaceOrderData {
   readonly orderId: OrderId;
   readonly userId: UserId;
   readonly lines: readonly OrderLine[];
   /** When the customer wants it shipped (ISO date-time), if they said. */
   readonly shipDate: string | null;
+  /** Default 'api'. */
+  readonly source?: OrderSource;
+  /** A checkout's order only. */
+  readonly shippingAddress?: ShippingAddress | null;
 }
 
 export interface OrderRef {
@@ -32,26 +52,51 @@ export interface OrderRef {
 }
 
 export interface CancelOrderData extends OrderRef {
-  /** Who cancels: the order's owner, or staff (sellers and admins) for any order. */
+  /** Who cancels: the order's owner, or staff (sellers and admins, and the saga) for any order. */
   readonly by: UserId;
   readonly asStaff: boolean;
+  /** Why, e.g. 'payment_declined'; default 'cancelled_by_customer' / 'cancelled_by_staff'. */
+  readonly reason?: string;
 }
 
+/** The order's commands; the saga sends MarkOrderPaid, ApproveOrder, CancelOrder {reason} by these names. */
 export type OrderCommand =
   | { readonly type: 'PlaceOrder'; readonly data: PlaceOrderData }
+  | { readonly type: 'MarkOrderPaid'; readonly data: OrderRef & { readonly paymentId: string } }
   | { readonly type: 'ApproveOrder'; readonly data: OrderRef }
-  | { readonly type: 'DeliverOrder'; readonly data: OrderRef }
+  | { readonly type: 'MarkOrderShipped'; readonly data: OrderRef & { readonly trackingNumber: string } }
+  | {
+      readonly type: 'DeliverOrder';
+      /** `byShipment`: shipping's MarkShipmentDelivered (a checkout's order is delivered only so). */
+      readonly data: OrderRef & { readonly byShipment?: boolean };
+    }
   | { readonly type: 'CancelOrder'; readonly data: CancelOrderData };
 
 export type OrderCommandType = OrderCommand['type'];
 
-export type OrderPlacedData = PlaceOrderData & { readonly total: Money };
+/** OrderPlaced's data: the placement with its total, source and shipping address (null unless a checkout's). */
+export type OrderPlacedData = PlaceOrderData & {
+  readonly total: Money;
+  readonly source: OrderSource;
+  readonly shippingAddress: ShippingAddress | null;
+};
 
+/** What every event after OrderPlaced carries: the order and its user. */
+export interface OrderEventRef extends OrderRef {
+  readonly userId: UserId;
+}
+
+/** The order's events; each carries `orderId` and `userId`. */
 export type OrderEvent =
   | { readonly type: 'OrderPlaced'; readonly data: OrderPlacedData }
-  | { readonly type: 'OrderApproved'; readonly data: OrderRef }
-  | { readonly type: 'OrderDelivered'; readonly data: OrderRef }
-  | { readonly type: 'OrderCancelled'; readonly data: OrderRef & { readonly by: UserId } };
+  | { readonly type: 'OrderPaid'; readonly data: OrderEventRef & { readonly paymentId: string } }
+  | { readonly type: 'OrderApproved'; readonly data: OrderEventRef }
+  | { readonly type: 'OrderShipped'; readonly data: OrderEventRef & { readonly trackingNumber: string } }
+  | { readonly type: 'OrderDelivered'; readonly data: OrderEventRef }
+  | {
+      readonly type: 'OrderCancelled';
+      readonly data: OrderEventRef & { readonly by: UserId; readonly reason: string };
+    };
 
 export type OrderEventType = OrderEvent['type'];
 
@@ -63,6 +108,11 @@ export interface Order {
   readonly lines: readonly OrderLine[];
   readonly total: Money;
   readonly shipDate: string | null;
+  readonly source: OrderSource;
+  readonly shippingAddress: ShippingAddress | null;
+  readonly paymentId: string | null;
+  readonly trackingNumber: string | null;
+  readonly cancelReason: string | null;
 }
 
 export type OrderState = { readonly kind: 'none' } | Order;
@@ -85,19 +135,30 @@ function existing(state: OrderState, orderId: OrderId): Order {
   return state;
 }
 
-/** The state machine: which status each operation needs, and where it leads. */
+/** The state machine: which statuses each operation needs, and where it leads. */
 const transitions = {
-  ApproveOrder: { from: 'placed', to: 'approved' },
-  DeliverOrder: { from: 'approved', to: 'delivered' },
-  CancelOrder: { from: 'placed', to: 'cancelled' },
-} as const satisfies Record<Exclude<OrderCommandType, 'PlaceOrder'>, { from: OrderStatus; to: OrderStatus }>;
+  MarkOrderPaid: { from: ['placed'], to: 'paid' },
+  ApproveOrder: { from: ['placed', 'paid'], to: 'approved' },
+  MarkOrderShipped: { from: ['approved'], to: 'shipped' },
+  DeliverOrder: { from: ['approved', 'shipped'], to: 'delivered' },
+  CancelOrder: { from: ['placed', 'paid'], to: 'cancelled' },
+} as const satisfies Record<
+  Exclude<OrderCommandType, 'PlaceOrder'>,
+  { from: readonly OrderStatus[]; to: OrderStatus }
+>;
+
+/** The statuses an order may be cancelled from (its pets and stock are still held). */
+export const cancellableStatuses: readonly OrderStatus[] = transitions.CancelOrder.from;
 
 function transition(order: Order, operation: keyof typeof transitions): void {
-  const { from, to } = transitions[operation];
-  if (order.status !== from) {
+  const { to } = transitions[operation];
+  // A checkout's order is delivered by its shipment, once shipped.
+  const from: readonly OrderStatus[] =
+    operation === 'DeliverOrder' && order.source === 'checkout' ? ['shipped'] : transitions[operation].from;
+  if (!from.includes(order.status)) {
     throw fail(
       'invalid_status_transition',
-      `order ${order.id} is ${order.status}; only a ${from} order becomes ${to}`,
+      `order ${order.id} is ${order.status}; only a ${from.join(' or ')} order becomes ${to}`,
       {
         from: order.status,
         to,
@@ -134,23 +195,48 @@ function checkLines(lines: readonly OrderLine[]): Money {
   return total ?? zero('USD');
 }
 
+/** Decides an order command on the order's state (pure). */
 export function decide(command: OrderCommand, state: OrderState): OrderEvent[] {
   switch (command.type) {
     case 'PlaceOrder': {
       const { orderId } = command.data;
       if (state.kind !== 'none') throw fail('order_already_exists', `order ${orderId} exists`);
       const total = checkLines(command.data.lines);
-      return [{ type: 'OrderPlaced', data: { ...command.data, total } }];
+      const source = command.data.source ?? 'api';
+      const shippingAddress = command.data.shippingAddress ?? null;
+      if (source === 'checkout' && shippingAddress === null) {
+        throw fail('validation_failed', `order ${orderId}: a checkout's order needs a shipping address`);
+      }
+      return [{ type: 'OrderPlaced', data: { ...command.data, source, shippingAddress, total } }];
+    }
+    case 'MarkOrderPaid': {
+      const order = existing(state, command.data.orderId);
+      transition(order, 'MarkOrderPaid');
+      const ref = { orderId: order.id, userId: order.userId };
+      return [{ type: 'OrderPaid', data: { ...ref, paymentId: command.data.paymentId } }];
     }
     case 'ApproveOrder': {
       const order = existing(state, command.data.orderId);
       transition(order, 'ApproveOrder');
-      return [{ type: 'OrderApproved', data: { orderId: order.id } }];
+      return [{ type: 'OrderApproved', data: { orderId: order.id, userId: order.userId } }];
+    }
+    case 'MarkOrderShipped': {
+      const order = existing(state, command.data.orderId);
+      transition(order, 'MarkOrderShipped');
+      const ref = { orderId: order.id, userId: order.userId };
+      return [{ type: 'OrderShipped', data: { ...ref, trackingNumber: command.data.trackingNumber } }];
     }
     case 'DeliverOrder': {
       const order = existing(state, command.data.orderId);
       transition(order, 'DeliverOrder');
-      return [{ type: 'OrderDelivered', data: { orderId: order.id } }];
+      if (order.source === 'checkout' && command.data.byShipment !== true) {
+        throw fail(
+          'invalid_status_transition',
+          `order ${order.id} came from a checkout: it is delivered when its shipment is`,
+          { from: order.status, to: 'delivered' },
+        );
+      }
+      return [{ type: 'OrderDelivered', data: { orderId: order.id, userId: order.userId } }];
     }
     case 'CancelOrder': {
       const { orderId, by, asStaff } = command.data;
@@ -158,7 +244,8 @@ export function decide(command: OrderCommand, state: OrderState): OrderEvent[] {
       // Someone else's order is one that does not exist, for all a customer may learn.
       if (!asStaff && order.userId !== by) throw fail('order_not_found', `order ${orderId} does not exist`);
       transition(order, 'CancelOrder');
-      return [{ type: 'OrderCancelled', data: { orderId: order.id, by } }];
+      const reason = command.data.reason ?? (asStaff ? 'cancelled_by_staff' : 'cancelled_by_customer');
+      return [{ type: 'OrderCancelled', data: { orderId: order.id, userId: order.userId, by, reason } }];
     }
     default: {
       const unknown: never = command;
@@ -167,18 +254,43 @@ export function decide(command: OrderCommand, state: OrderState): OrderEvent[] {
   }
 }
 
+/** Folds one order event into the state (orders from before issue 6: source 'api', no address). */
 export function evolve(state: OrderState, event: OrderEvent): OrderState {
   switch (event.type) {
     case 'OrderPlaced': {
       const { orderId, userId, lines, total, shipDate } = event.data;
-      return { kind: 'order', id: orderId, userId, status: 'placed', lines, total, shipDate };
+      // Orders placed before issue 6 name no source or address.
+      const source = event.data.source ?? 'api';
+      const shippingAddress = event.data.shippingAddress ?? null;
+      return {
+        kind: 'order',
+        id: orderId,
+        userId,
+        status: 'placed',
+        lines,
+        total,
+        shipDate,
+        source,
+        shippingAddress,
+        paymentId: null,
+        trackingNumber: null,
+        cancelReason: null,
+      };
     }
+    case 'OrderPaid':
+      return state.kind === 'order' ? { ...state, status: 'paid', paymentId: event.data.paymentId } : state;
     case 'OrderApproved':
       return state.kind === 'order' ? { ...state, status: 'approved' } : state;
+    case 'OrderShipped':
+      return state.kind === 'order'
+        ? { ...state, status: 'shipped', trackingNumber: event.data.trackingNumber }
+        : state;
     case 'OrderDelivered':
       return state.kind === 'order' ? { ...state, status: 'delivered' } : state;
     case 'OrderCancelled':
-      return state.kind === 'order' ? { ...state, status: 'cancelled' } : state;
+      return state.kind === 'order'
+        ? { ...state, status: 'cancelled', cancelReason: event.data.reason ?? null }
+        : state;
     default: {
       // An event type this build does not know yet (a newer writer): it changes nothing here.
       const _unknown: never = event;

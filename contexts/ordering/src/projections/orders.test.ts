@@ -14,8 +14,17 @@ const lines = [
 ] as const;
 const placed: OrderEvent = {
   type: 'OrderPlaced',
-  data: { orderId, userId: UserId('7'), lines, shipDate: null, total: money(500, 'USD') },
+  data: {
+    orderId,
+    userId: UserId('7'),
+    lines,
+    shipDate: null,
+    source: 'api',
+    shippingAddress: null,
+    total: money(500, 'USD'),
+  },
 };
+const ann = UserId('7');
 
 const recorded = (events: readonly OrderEvent[]): ProjectedEvent[] =>
   events.map((e, i) => ({
@@ -47,6 +56,11 @@ describe('the orders projection', () => {
       lines,
       total: { amountCents: 500, currency: 'USD' },
       shipDate: null,
+      source: 'api',
+      shippingAddress: null,
+      paymentId: null,
+      trackingNumber: null,
+      cancelReason: null,
       placedAt: '2026-12-03T10:00:00.000Z',
       updatedAt: '2026-12-03T10:00:00.000Z',
       version: 1,
@@ -56,8 +70,8 @@ describe('the orders projection', () => {
   it('follows the status, and keeps the columns and counters on it', () => {
     const doc = given([
       placed,
-      { type: 'OrderApproved', data: { orderId } },
-      { type: 'OrderDelivered', data: { orderId } },
+      { type: 'OrderApproved', data: { orderId, userId: ann } },
+      { type: 'OrderDelivered', data: { orderId, userId: ann } },
     ])!;
     assert.equal(doc.status, 'delivered');
     assert.equal(doc.version, 3);
@@ -68,9 +82,51 @@ describe('the orders projection', () => {
     assert.deepEqual(columns.pet_ids!.value(doc), ['42']);
     assert.equal(ordersProjection.counters!.status!(doc), 'delivered');
     assert.equal(
-      given([placed, { type: 'OrderCancelled', data: { orderId, by: UserId('7') } }])!.status,
+      given([
+        placed,
+        { type: 'OrderCancelled', data: { orderId, userId: ann, by: ann, reason: 'cancelled_by_customer' } },
+      ])!.status,
       'cancelled',
     );
+  });
+
+  it('follows a checkout’s order: paid, shipped with its tracking number, delivered', () => {
+    const address = { name: 'Ann', line1: '1 Main St', city: 'Springfield', postalCode: '1', country: 'US' };
+    const fromCheckout: OrderEvent = {
+      type: 'OrderPlaced',
+      data: { ...(placed.data as object), source: 'checkout', shippingAddress: address } as never,
+    };
+    const paidDoc = given([
+      fromCheckout,
+      { type: 'OrderPaid', data: { orderId, userId: ann, paymentId: 'p1' } },
+    ])!;
+    assert.equal(paidDoc.status, 'paid');
+    assert.equal(paidDoc.source, 'checkout');
+    assert.deepEqual(paidDoc.shippingAddress, address);
+    assert.equal(paidDoc.paymentId, 'p1');
+    assert.equal(ordersProjection.columns!.source!.value(paidDoc), 'checkout');
+    const shippedDoc = given([
+      fromCheckout,
+      { type: 'OrderPaid', data: { orderId, userId: ann, paymentId: 'p1' } },
+      { type: 'OrderApproved', data: { orderId, userId: ann } },
+      { type: 'OrderShipped', data: { orderId, userId: ann, trackingNumber: 'T1' } },
+    ])!;
+    assert.equal(shippedDoc.status, 'shipped');
+    assert.equal(shippedDoc.trackingNumber, 'T1');
+  });
+
+  it('keeps the reason of a cancellation, and reads orders placed before issue 6 as from the API', () => {
+    const old = {
+      ...placed,
+      data: { orderId, userId: ann, lines, shipDate: null, total: money(500, 'USD') },
+    };
+    const doc = given([
+      old as unknown as OrderEvent,
+      { type: 'OrderCancelled', data: { orderId, userId: ann, by: ann, reason: 'payment_declined' } },
+    ])!;
+    assert.equal(doc.source, 'api');
+    assert.equal(doc.shippingAddress, null);
+    assert.equal(doc.cancelReason, 'payment_declined');
   });
 
   it('notifies the order’s topics and its user’s', () => {

@@ -1,14 +1,8 @@
 import { randomUUID } from 'node:crypto';
 import { AppError, type Logger } from '@optic-mart/platform';
-import {
-  CommandStatusStore,
-  WorkerRegistry,
-  replyChannel,
-  type CommandEnvelope,
-  type CommandQueue,
-  type CommandStatus,
-  type KeyValueStore,
-} from '@optic-mart/messaging';
+import { CommandStatusStore, replyChannel, type CommandStatus } from './command-status.js';
+import type { CommandEnvelope, CommandQueue, KeyValueStore } from './ports.js';
+import { WorkerRegistry } from './worker-registry.js';
 
 export interface DispatcherOptions {
   readonly commands: CommandQueue;
@@ -27,7 +21,7 @@ export type Outcome =
   | { readonly kind: 'pending'; readonly commandId: string };
 
 /**
- * The gateway's "service manager" (seed 000): checks that a live worker serves the context and
+ * The "service manager" (seed 000) used by the gateway and the fulfillment saga: checks that a live worker serves the context and
  * that its queue is not overloaded, enqueues the command, and waits a bounded time for the reply
  * on this gateway's own channel.
  */
@@ -61,9 +55,14 @@ export class CommandDispatcher {
     await this.#unsubscribe?.();
   }
 
-  /** Sends a command and waits for its outcome (or answers pending after the reply timeout). */
+  /**
+   * Sends a command and waits for its outcome (or answers pending after the reply timeout). A
+   * caller that may repeat a command (the fulfillment saga after a restart) passes its own
+   * deterministic `commandId`: the worker then applies it once however often it is sent.
+   */
   async dispatch(
     command: Omit<CommandEnvelope, 'commandId' | 'metadata'> & {
+      commandId?: string;
       metadata: Omit<CommandEnvelope['metadata'], 'issuedAt' | 'replyTo'>;
     },
   ): Promise<Outcome> {
@@ -81,7 +80,7 @@ export class CommandDispatcher {
     }
     const envelope: CommandEnvelope = {
       ...command,
-      commandId: randomUUID(),
+      commandId: command.commandId ?? randomUUID(),
       metadata: {
         ...command.metadata,
         issuedAt: new Date().toISOString(),

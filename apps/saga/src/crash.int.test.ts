@@ -1,0 +1,238 @@
+// The saga role as a real child process, SIGKILLed at each step of a saga in turn (seen on its
+// stream: the step has started, its outcome is not recorded yet) and started again: every order
+// ends completed or compensated, and the provider's ledger shows no double charge and no missing
+// refund. Gateway, worker, projector and payment provider (slowed down, so that the kill lands
+// inside the payment steps) run in-process on PostgreSQL alone.
+import { after, before, describe, it } from 'node:test';
+import assert from 'node:assert/strict';
+import { spawn, type ChildProcess } from 'node:child_process';
+import { randomUUID } from 'node:crypto';
+import { fileURLToPath } from 'node:url';
+import { EventStore } from '@optic-mart/eventstore';
+import { connectMessaging, type Messaging } from '@optic-mart/messaging';
+import { createLogger, createMetricsRegistry, type HttpServer } from '@optic-mart/platform';
+import { startProjector, type Projector } from '@optic-mart/runtime';
+import { start as startProvider } from '@optic-mart/app-payment-provider';
+import { createTestDatabase, freePort, sleep, waitUntil, type TestDatabase } from '@optic-mart/testkit';
+import { start as startWorker } from '../../worker/src/main.js';
+import { projections } from '../../projector/src/projections.js';
+import { buildGatewayApp } from '../../gateway/src/app.js';
+import type { Auth } from '../../gateway/src/auth/index.js';
+import { loginAs, type TestLogin } from '../../gateway/src/auth/test-support.js';
+import { loadGatewayConfig } from '../../gateway/src/config.js';
+import { fulfillmentStreamId } from './domain/fulfillment.js';
+import { loadSaga } from './process.js';
+
+const root = fileURLToPath(new URL('../../../', import.meta.url));
+const SECRET = 'saga-crash-secret-0123456789';
+const address = {
+  name: 'Ann Smith',
+  line1: '1 Main St',
+  city: 'Springfield',
+  postalCode: '12345',
+  country: 'US',
+};
+
+describe('the saga process SIGKILLed at each step', () => {
+  let db: TestDatabase;
+  let messaging: Messaging;
+  let app: HttpServer;
+  let auth: Auth;
+  let base: string;
+  let providerPort: number;
+  let provider: { stop(): Promise<void> };
+  let worker: { stop(): Promise<void> };
+  let store: EventStore;
+  let projector: Projector;
+  let seller: TestLogin;
+  let prefix: string;
+  let skus = 0;
+  const children = new Set<ChildProcess>();
+
+  const spawnSaga = async () => {
+    const proc = spawn(process.execPath, ['--import', 'tsx', 'apps/saga/src/main.ts'], {
+      cwd: root,
+      env: {
+        ...process.env,
+        DATABASE_URL: db.url,
+        MESSAGING_PREFIX: prefix,
+        LOG_LEVEL: 'error',
+        SAGA_PORT: String(await freePort()),
+        PSP_URL: `http://127.0.0.1:${providerPort}`,
+        SAGA_STEP_TIMEOUT_MS: '5000',
+        SAGA_RETRY_BASE_MS: '50',
+        SAGA_RETRY_MAX_MS: '500',
+        SAGA_SWEEP_MS: '300',
+        SAGA_CONCURRENCY: '4',
+        SAGA_POOL_SIZE: '4',
+      },
+      stdio: ['ignore', 'ignore', 'inherit'],
+    });
+    children.add(proc);
+    proc.once('exit', () => children.delete(proc));
+    return proc;
+  };
+  const kill = async (proc: ChildProcess) => {
+    if (proc.exitCode !== null || proc.signalCode !== null) return;
+    const exited = new Promise((resolve) => proc.once('exit', resolve));
+    proc.kill('SIGKILL');
+    await exited;
+  };
+
+  before(async () => {
+    db = await createTestDatabase('saga_crash');
+    providerPort = await freePort();
+    prefix = `t${randomUUID().slice(0, 8)}`;
+    messaging = await connectMessaging({ databaseUrl: db.url, prefix });
+    ({ app, auth } = await buildGatewayApp({
+      config: loadGatewayConfig({
+        DATABASE_URL: db.url,
+        MESSAGING_PREFIX: prefix,
+        LOG_LEVEL: 'warn',
+        GATEWAY_REPLY_TIMEOUT_MS: '30000',
+        PSP_URL: `http://127.0.0.1:${providerPort}`,
+        PSP_WEBHOOK_SECRET: SECRET,
+      }),
+      messaging,
+      logger: createLogger({ name: 'gateway-test', level: 'silent' }),
+      metrics: createMetricsRegistry({ service: 'gateway-test' }),
+    }));
+    base = await app.listen({ host: '127.0.0.1', port: 0 });
+    provider = await startProvider({
+      DATABASE_URL: db.url,
+      LOG_LEVEL: 'silent',
+      PAYMENT_PROVIDER_PORT: String(providerPort),
+      PSP_WEBHOOK_URL: `${base}/api/payments/webhook`,
+      PSP_WEBHOOK_SECRET: SECRET,
+      PSP_WEBHOOK_RETRY_MS: '100',
+      PSP_WEBHOOK_MAX_DELAY_MS: '500',
+      PSP_LATENCY_MS: '150-300',
+    });
+    worker = await startWorker({ DATABASE_URL: db.url, MESSAGING_PREFIX: prefix, LOG_LEVEL: 'warn' }, []);
+    store = new EventStore({ connectionString: db.url, poolSize: 3, sweepIntervalMs: 0 });
+    await store.start();
+    projector = await startProjector({
+      store,
+      connectionString: db.url,
+      projections,
+      kv: messaging.kv,
+      logger: createLogger({ name: 'projector-test', level: 'warn' }),
+      contendEveryMs: 200,
+    });
+    seller = await loginAs(auth, 'seller');
+  });
+
+  after(async () => {
+    for (const c of [...children]) await kill(c);
+    await projector?.stop();
+    await store?.close();
+    await worker?.stop();
+    await provider?.stop();
+    await app?.close();
+    await messaging?.close();
+    await db?.drop();
+  });
+
+  const call = (method: string, path: string, as?: TestLogin, body?: unknown) =>
+    fetch(base + path, {
+      method,
+      headers: {
+        ...(body === undefined ? {} : { 'content-type': 'application/json' }),
+        ...(as ? as.headers : {}),
+      },
+      ...(body === undefined ? {} : { body: JSON.stringify(body) }),
+    });
+
+  async function checkout(country: string): Promise<{ orderId: string; sku: string }> {
+    const sku = `CRASH-${++skus}`;
+    assert.equal(
+      (await call('POST', '/api/products', seller, { sku, name: 'Bone', priceCents: 1250 })).status,
+      201,
+    );
+    assert.equal((await call('POST', `/api/stock/${sku}/restock`, seller, { quantity: 5 })).status, 200);
+    const ann = await loginAs(auth, 'customer');
+    assert.equal((await call('POST', '/api/cart/items', ann, { sku, quantity: 2 })).status, 201);
+    const res = await call('POST', '/api/cart/checkout', ann, { shippingAddress: { ...address, country } });
+    const body = (await res.json()) as { orderId: string };
+    assert.equal(res.status, 201, JSON.stringify(body));
+    return { orderId: body.orderId, sku };
+  }
+
+  const ledger = async (orderId: string) => {
+    const res = await fetch(`http://127.0.0.1:${providerPort}/v1/ledger?reference=${orderId}`);
+    const body = (await res.json()) as { entries: { kind: string; amount: number }[] };
+    const sum = (kind: string) =>
+      body.entries.filter((e) => e.kind === kind).reduce((s, e) => s + e.amount, 0);
+    return {
+      capture: sum('capture'),
+      refund: sum('refund'),
+      authorizations: body.entries.filter((e) => e.kind === 'authorization').length,
+    };
+  };
+
+  const targets: { step: string; country: string }[] = [
+    { step: 'authorize', country: 'US' },
+    { step: 'capture', country: 'US' },
+    { step: 'markPaid', country: 'US' },
+    { step: 'createShipment', country: 'US' },
+    { step: 'approve', country: 'US' },
+    { step: 'refund', country: 'AQ' },
+    { step: 'cancelOrder', country: 'AQ' },
+  ];
+
+  for (const { step, country } of targets) {
+    it(`SIGKILLed during ${step}${country === 'AQ' ? ' (shipment refused)' : ''}: a new process finishes the saga once`, async () => {
+      const first = await spawnSaga();
+      const { orderId, sku } = await checkout(country);
+      // Kill as soon as the step has started and before its outcome is recorded (when we see it).
+      let killedInStep = false;
+      await waitUntil(
+        `${step} to start`,
+        async () => {
+          const events = await store.readStream(fulfillmentStreamId(orderId)).catch(() => []);
+          const last = events[events.length - 1];
+          const data = last?.data as { step?: string } | undefined;
+          if (last?.type === 'StepStarted' && data?.step === step) {
+            await kill(first);
+            killedInStep = true;
+            return true;
+          }
+          return events.some((e) => e.type === 'StepStarted' && (e.data as { step?: string }).step === step);
+        },
+        60_000,
+      );
+      await kill(first);
+      await sleep(100);
+      const second = await spawnSaga();
+      let status = '';
+      await waitUntil(
+        `saga ${orderId} to finish`,
+        async () => {
+          status = (await loadSaga(store, orderId)).state.status;
+          return status === 'completed' || status === 'compensated' || status === 'failed';
+        },
+        60_000,
+      );
+      await kill(second);
+      const l = await ledger(orderId);
+      assert.ok(l.capture <= 2500, `charged at most once (${l.capture})`);
+      assert.ok(l.authorizations <= 1, `authorized at most once (${l.authorizations})`);
+      if (country === 'AQ') {
+        assert.equal(status, 'compensated');
+        assert.equal(l.refund, l.capture, 'no missing refund');
+        await waitUntil('stock released', async () => {
+          const res = await call('GET', `/api/stock/${sku}`);
+          return res.status === 200 && ((await res.json()) as { available: number }).available === 5;
+        });
+      } else {
+        assert.equal(status, 'completed');
+        assert.equal(l.capture, 2500);
+        assert.equal(l.refund, 0);
+      }
+      const history = (await store.readStream(fulfillmentStreamId(orderId))).map((e) => e.type);
+      assert.equal(history.filter((t) => t === 'FulfillmentStarted').length, 1);
+      // Whether the kill landed inside the step (it usually does): reported, not required.
+      if (!killedInStep) process.stderr.write(`note: the kill for ${step} landed after the step\n`);
+    });
+  }
+});

@@ -1,0 +1,225 @@
+// The fulfillment saga end to end over real HTTP, everything in-process on PostgreSQL alone:
+// gateway, a worker of every context, the projector, the payment provider (its own API and
+// ledger) and the saga role. cart → checkout → authorized, captured, paid → shipment → approved;
+// a seller ships and delivers. A declined payment cancels and releases the stock; a refused
+// shipment (a country the shop does not ship to) refunds, releases and cancels.
+import { after, before, describe, it } from 'node:test';
+import assert from 'node:assert/strict';
+import { randomUUID } from 'node:crypto';
+import { EventStore } from '@optic-mart/eventstore';
+import { connectMessaging, type Messaging } from '@optic-mart/messaging';
+import { createLogger, createMetricsRegistry, type HttpServer } from '@optic-mart/platform';
+import { startProjector, type Projector } from '@optic-mart/runtime';
+import { start as startProvider } from '@optic-mart/app-payment-provider';
+import { createTestDatabase, freePort, waitUntil, type TestDatabase } from '@optic-mart/testkit';
+import { start as startWorker } from '../../worker/src/main.js';
+import { projections } from '../../projector/src/projections.js';
+import { buildGatewayApp } from '../../gateway/src/app.js';
+import type { Auth } from '../../gateway/src/auth/index.js';
+import { loginAs, type TestLogin } from '../../gateway/src/auth/test-support.js';
+import { loadGatewayConfig } from '../../gateway/src/config.js';
+import type { FulfillmentView } from './domain/fulfillments-projection.js';
+import { start as startSaga } from './main.js';
+
+const SECRET = 'saga-test-secret-0123456789';
+const address = {
+  name: 'Ann Smith',
+  line1: '1 Main St',
+  city: 'Springfield',
+  postalCode: '12345',
+  country: 'US',
+};
+
+describe('the fulfillment saga over HTTP', () => {
+  let db: TestDatabase;
+  let messaging: Messaging;
+  let app: HttpServer;
+  let auth: Auth;
+  let base: string;
+  let providerPort: number;
+  let provider: { url: string; stop(): Promise<void> };
+  let worker: { stop(): Promise<void> };
+  let saga: { stop(): Promise<void> };
+  let projectorStore: EventStore;
+  let projector: Projector;
+  let seller: TestLogin;
+  let env: { DATABASE_URL: string; MESSAGING_PREFIX: string };
+  let skus = 0;
+
+  const startPsp = (extra: Record<string, string> = {}) =>
+    startProvider({
+      DATABASE_URL: db.url,
+      LOG_LEVEL: 'silent',
+      PAYMENT_PROVIDER_PORT: String(providerPort),
+      PSP_WEBHOOK_URL: `${base}/api/payments/webhook`,
+      PSP_WEBHOOK_SECRET: SECRET,
+      PSP_WEBHOOK_RETRY_MS: '100',
+      PSP_WEBHOOK_MAX_DELAY_MS: '500',
+      PSP_POLL_MS: '50',
+      ...extra,
+    });
+
+  before(async () => {
+    db = await createTestDatabase('saga_http');
+    providerPort = await freePort();
+    env = { DATABASE_URL: db.url, MESSAGING_PREFIX: `t${randomUUID().slice(0, 8)}` };
+    messaging = await connectMessaging({ databaseUrl: db.url, prefix: env.MESSAGING_PREFIX });
+    ({ app, auth } = await buildGatewayApp({
+      config: loadGatewayConfig({
+        ...env,
+        LOG_LEVEL: 'warn',
+        GATEWAY_REPLY_TIMEOUT_MS: '30000',
+        PSP_URL: `http://127.0.0.1:${providerPort}`,
+        PSP_WEBHOOK_SECRET: SECRET,
+      }),
+      messaging,
+      logger: createLogger({ name: 'gateway-test', level: 'silent' }),
+      metrics: createMetricsRegistry({ service: 'gateway-test' }),
+    }));
+    base = await app.listen({ host: '127.0.0.1', port: 0 });
+    provider = await startPsp();
+    worker = await startWorker({ ...env, LOG_LEVEL: 'warn', WORKER_HEARTBEAT_MS: '1000' }, []);
+    projectorStore = new EventStore({ connectionString: db.url, poolSize: 3, sweepIntervalMs: 0 });
+    projector = await startProjector({
+      store: projectorStore,
+      connectionString: db.url,
+      projections,
+      kv: messaging.kv,
+      logger: createLogger({ name: 'projector-test', level: 'warn' }),
+      contendEveryMs: 200,
+    });
+    saga = await startSaga(
+      {
+        ...env,
+        LOG_LEVEL: 'warn',
+        SAGA_PORT: String(await freePort()),
+        PSP_URL: `http://127.0.0.1:${providerPort}`,
+        SAGA_STEP_TIMEOUT_MS: '5000',
+        SAGA_RETRY_BASE_MS: '50',
+        SAGA_RETRY_MAX_MS: '500',
+        SAGA_PENDING_POLL_MS: '100',
+        SAGA_SWEEP_MS: '500',
+        SAGA_CONCURRENCY: '8',
+        SAGA_POOL_SIZE: '4',
+      },
+      [],
+    );
+    seller = await loginAs(auth, 'seller');
+  });
+
+  after(async () => {
+    await saga?.stop();
+    await projector?.stop();
+    await projectorStore?.close();
+    await worker?.stop();
+    await provider?.stop();
+    await app?.close();
+    await messaging?.close();
+    await db?.drop();
+  });
+
+  const call = (method: string, path: string, as?: TestLogin, body?: unknown) =>
+    fetch(base + path, {
+      method,
+      headers: {
+        ...(body === undefined ? {} : { 'content-type': 'application/json' }),
+        ...(as ? as.headers : {}),
+      },
+      ...(body === undefined ? {} : { body: JSON.stringify(body) }),
+    });
+  async function expectStatus<T>(res: Response, status: number): Promise<T> {
+    const text = await res.text();
+    assert.equal(res.status, status, text);
+    return (text ? JSON.parse(text) : undefined) as T;
+  }
+
+  /** A product with stock; a customer's cart with 2 of it, checked out. */
+  async function checkout(country = 'US'): Promise<{ orderId: string; sku: string; ann: TestLogin }> {
+    const sku = `SAGA-${++skus}`;
+    await expectStatus(
+      await call('POST', '/api/products', seller, { sku, name: 'Bone', priceCents: 1250 }),
+      201,
+    );
+    await expectStatus(await call('POST', `/api/stock/${sku}/restock`, seller, { quantity: 5 }), 200);
+    const ann = await loginAs(auth, 'customer');
+    await expectStatus(await call('POST', '/api/cart/items', ann, { sku, quantity: 2 }), 201);
+    const placed = await expectStatus<{ orderId: string }>(
+      await call('POST', '/api/cart/checkout', ann, { shippingAddress: { ...address, country } }),
+      201,
+    );
+    return { orderId: placed.orderId, sku, ann };
+  }
+
+  async function fulfillment(orderId: string, as: TestLogin, until: (f: FulfillmentView) => boolean) {
+    let view: FulfillmentView | null = null;
+    await waitUntil(
+      `the fulfillment of ${orderId}`,
+      async () => {
+        const res = await call('GET', `/api/orders/${orderId}/fulfillment`, as);
+        view = res.status === 200 ? ((await res.json()) as FulfillmentView) : (await res.arrayBuffer(), null);
+        return view !== null && until(view);
+      },
+      60_000,
+    );
+    return view!;
+  }
+  const finished = (f: FulfillmentView) => f.status !== 'running' && f.status !== 'compensating';
+
+  const ledger = async (orderId: string) => {
+    const res = await fetch(`http://127.0.0.1:${providerPort}/v1/ledger?reference=${orderId}`);
+    assert.equal(res.status, 200);
+    return (await res.json()) as { entries: { kind: string; amount: number }[] };
+  };
+  const sum = (l: { entries: { kind: string; amount: number }[] }, kind: string) =>
+    l.entries.filter((e) => e.kind === kind).reduce((s, e) => s + e.amount, 0);
+  const stock = async (sku: string) =>
+    expectStatus<{ available: number; reserved: number }>(await call('GET', `/api/stock/${sku}`), 200);
+  const order = async (orderId: string, as: TestLogin) =>
+    expectStatus<{ status: string }>(await call('GET', `/api/orders/${orderId}`, as), 200);
+
+  it('happy path: checkout → paid → shipment → approved (saga completed) → shipped → delivered', async () => {
+    const { orderId, sku, ann } = await checkout();
+    const done = await fulfillment(orderId, ann, finished);
+    assert.equal(done.status, 'completed', JSON.stringify(done.history));
+    assert.ok(done.trackingNumber);
+    assert.ok(done.providerPaymentId);
+    const l = await ledger(orderId);
+    assert.equal(sum(l, 'capture'), 2500);
+    assert.equal(sum(l, 'refund'), 0);
+    await waitUntil('the order approved', async () => (await order(orderId, ann)).status === 'approved');
+    await waitUntil('stock committed', async () => (await stock(sku)).reserved === 0);
+    assert.equal((await stock(sku)).available, 3);
+    // Others do not see it; staff do.
+    const bob = await loginAs(auth, 'customer');
+    assert.equal((await call('GET', `/api/orders/${orderId}/fulfillment`, bob)).status, 404);
+    assert.equal((await call('GET', `/api/orders/${orderId}/fulfillment`, seller)).status, 200);
+    await expectStatus(await call('POST', `/api/shipments/${orderId}/shipped`, seller), 200);
+    await waitUntil('shipped', async () => (await order(orderId, ann)).status === 'shipped');
+    await expectStatus(await call('POST', `/api/shipments/${orderId}/delivered`, seller), 200);
+    await waitUntil('delivered', async () => (await order(orderId, ann)).status === 'delivered');
+  });
+
+  it('a refused shipment refunds, releases the stock and cancels (shipment_failed)', async () => {
+    const { orderId, sku, ann } = await checkout('AQ');
+    const done = await fulfillment(orderId, ann, finished);
+    assert.equal(done.status, 'compensated', JSON.stringify(done.history));
+    assert.equal(done.reason, 'shipment_failed');
+    const l = await ledger(orderId);
+    assert.equal(sum(l, 'capture'), 2500);
+    assert.equal(sum(l, 'refund'), 2500);
+    await waitUntil('the order cancelled', async () => (await order(orderId, ann)).status === 'cancelled');
+    await waitUntil('stock released', async () => (await stock(sku)).available === 5);
+  });
+
+  it('a declined payment cancels the order and releases the stock (payment_declined)', async () => {
+    await provider.stop();
+    provider = await startPsp({ PSP_DECLINE_RATE: '1' });
+    const { orderId, sku, ann } = await checkout();
+    const done = await fulfillment(orderId, ann, finished);
+    assert.equal(done.status, 'compensated', JSON.stringify(done.history));
+    assert.equal(done.reason, 'payment_declined');
+    assert.equal(sum(await ledger(orderId), 'capture'), 0);
+    await waitUntil('the order cancelled', async () => (await order(orderId, ann)).status === 'cancelled');
+    await waitUntil('stock released', async () => (await stock(sku)).available === 5);
+  });
+});

@@ -148,7 +148,12 @@ describe('notifier over SMTP', () => {
       const to = await customerWithOrder('11');
       let notifier = await startNotifier(options);
       try {
-        await waitUntil('two emails', () => smtp.received.length === 2);
+        await waitUntil(
+          'two emails received and recorded sent',
+          async () =>
+            smtp.received.length === 2 &&
+            (await messageEvents()).filter((e) => e.type === 'MessageSent').length === 2,
+        );
       } finally {
         await notifier.stop();
       }
@@ -197,7 +202,14 @@ describe('notifier over SMTP', () => {
       // Two refusals: both messages fail once (or one twice), then everything goes through.
       smtp.refuse(2);
       await customerWithOrder('12');
-      await waitUntil('both emails', () => smtp.received.length === 2, 20_000);
+      // Received by the server first, recorded as sent just after: wait for both.
+      await waitUntil(
+        'both emails received and recorded sent',
+        async () =>
+          smtp.received.length === 2 &&
+          (await messageEvents()).slice(before).filter((e) => e.type === 'MessageSent').length === 2,
+        20_000,
+      );
       const events = (await messageEvents()).slice(before);
       assert.equal(events.filter((e) => e.type === 'MessageSendFailed').length, 2);
       assert.equal(events.filter((e) => e.type === 'MessageSent').length, 2);

@@ -35,12 +35,15 @@ async function main(): Promise<number> {
   let database: BenchDatabase | undefined;
   let cleaning: Promise<void> | undefined;
   let interrupted = false;
+  const dropDatabase = async (): Promise<void> => {
+    const current = database;
+    database = undefined;
+    await current?.drop().catch((err: unknown) => progress(`could not drop ${current.name}: ${String(err)}`));
+  };
   // The database goes, and an embedded server stops, however the run ends (Ctrl-C included).
   const cleanUp = () =>
     (cleaning ??= (async () => {
-      await database
-        ?.drop()
-        .catch((err: unknown) => progress(`could not drop ${database?.name}: ${String(err)}`));
+      await dropDatabase();
       await server
         ?.close()
         .catch((err: unknown) => progress(`could not stop the embedded server: ${String(err)}`));
@@ -58,14 +61,14 @@ async function main(): Promise<number> {
   let header: string[] = [];
   try {
     server = await openServer();
-    database = await createDatabase(server.url);
-    progress(`database ${database.name} on ${server.source}`);
-    header = await describeMachine(database.url);
+    header = await describeMachine(server.url);
     for (const line of header) progress(line);
 
     for (const suite of selected) {
       const entry = report.begin(suite);
-      progress(`suite ${suite.name}: ${suite.title}`);
+      // Each suite gets a database of its own: what one suite wrote neither slows nor skews the next.
+      database = await createDatabase(server.url);
+      progress(`suite ${suite.name}: ${suite.title} (database ${database.name} on ${server.source})`);
       try {
         await suite.run({
           databaseUrl: database.url,
@@ -81,6 +84,7 @@ async function main(): Promise<number> {
           `suite ${suite.name} failed: ${err instanceof Error ? (err.stack ?? err.message) : String(err)}`,
         );
       }
+      await dropDatabase();
     }
   } finally {
     await cleanUp();
@@ -92,7 +96,7 @@ async function main(): Promise<number> {
       '# Optic Mart benchmark',
       '',
       ...header.map((line) => `- ${line}`),
-      `- server: ${server?.source ?? '?'}; a fresh database per run, dropped at the end`,
+      `- server: ${server?.source ?? '?'}; a fresh database per suite, dropped after it`,
       `- run: ${mode}; ${settings.phaseSeconds} s per timed phase after ${settings.warmupSeconds} s warm-up; ` +
         `${fmt.count(settings.events)} events filled and read; load average ${loadAverage()} at the end; ` +
         `took ${fmt.seconds((performance.now() - started) / 1000)}`,

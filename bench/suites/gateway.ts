@@ -24,7 +24,7 @@ import type { Suite, SuiteContext } from '../lib/suite.js';
 /** Issue 3: at least half the plain CRUD route's commands/s, with p99 under 50 ms. */
 const THROUGHPUT_GOAL = 0.5;
 const P99_LIMIT_MS = 50;
-const CLIENTS = 32;
+const CLIENTS = Number(process.env.BENCH_GATEWAY_CLIENTS ?? 32);
 /** The gateway's default GATEWAY_POOL_SIZE; the baseline's pool gets as many connections. */
 const POOL_SIZE = 20;
 /** Long enough that every request gets its final answer (201), never a 202 "still running". */
@@ -393,7 +393,9 @@ function startWorker(env: Record<string, string>): ChildProcess {
 }
 
 function startChild(main: string, args: readonly string[], env: Record<string, string>): ChildProcess {
-  const child = spawn(process.execPath, ['--import', 'tsx', main, ...args], {
+  // BENCH_CHILD_NODE_ARGS: extra node flags for the children, e.g. `--cpu-prof --cpu-prof-dir=prof`.
+  const nodeArgs = (process.env.BENCH_CHILD_NODE_ARGS ?? '').split(' ').filter(Boolean);
+  const child = spawn(process.execPath, [...nodeArgs, '--import', 'tsx', main, ...args], {
     cwd: REPO_ROOT,
     env: { ...process.env, ...env },
     // Its logs (warnings and worse) go to our stderr: stdout is the report's.

@@ -584,11 +584,12 @@ export class EventStore {
     const limit = clampLimit(options.limit ?? 1000);
     const filtered =
       options.category !== undefined || (options.types !== undefined && options.types.length > 0);
+    if (!filtered) return this.#readAllUnfiltered(after, limit);
     // The head is read first: a filtered read may only move its checkpoint over positions it
     // could see, and events stamped after this point must be left for the next read.
     const head = await this.headPosition();
     // A filtered read scans a window of positions, up to the head, and returns what matches in it.
-    const window = filtered ? Math.max(0, Math.min(limit * 10, 100_000, head - after)) : limit;
+    const window = Math.max(0, Math.min(limit * 10, 100_000, head - after));
     if (window === 0) return { events: [], checkpoint: after, head: Math.max(head, after) };
     const conditions: string[] = [];
     const params: unknown[] = [after, window];
@@ -610,17 +611,43 @@ export class EventStore {
          SELECT * FROM eventstore.events e
          WHERE e.seq BETWEEN greatest(r.seq_start, r.seq_end - r.position_end + $1 + 1)
                          AND least(r.seq_end, r.seq_end - r.position_end + $1 + $2)
-         ${conditions.length ? `AND ${conditions.join(' AND ')}` : ''}
+         AND ${conditions.join(' AND ')}
        ) e
        ORDER BY 1
-       ${filtered ? `LIMIT ${limit}` : ''}`,
+       LIMIT ${limit}`,
       params,
     );
-    let checkpoint: number;
-    if (filtered && rows.length === limit) checkpoint = Number(rows[rows.length - 1]!.position);
-    else if (filtered) checkpoint = after + window;
-    else checkpoint = rows.length > 0 ? Number(rows[rows.length - 1]!.position) : after;
-    checkpoint = Math.max(checkpoint, after);
+    // A full page ends at its last event; a short one read the whole window.
+    const checkpoint = Math.max(
+      rows.length === limit ? Number(rows[rows.length - 1]!.position) : after + window,
+      after,
+    );
+    return { events: await this.#toEvents(rows), checkpoint, head: Math.max(head, checkpoint) };
+  }
+
+  /** A page of the whole log: the page and the head in one statement (readers page through millions). */
+  async #readAllUnfiltered(after: number, limit: number): Promise<ReadAllResult> {
+    const { rows } = await this.pool.query<EventRow & { head: string }>({
+      name: 'eventstore-read-all',
+      text: `WITH r AS (
+         SELECT position_end, seq_start, seq_end FROM eventstore.runs
+         WHERE position_end > $1 ORDER BY position_end LIMIT $2
+       )
+       SELECT r.position_end - (r.seq_end - e.seq) AS position, ${EVENT_COLUMNS},
+              (SELECT position_end FROM eventstore.runs ORDER BY position_end DESC LIMIT 1) AS head
+       FROM r CROSS JOIN LATERAL (
+         SELECT * FROM eventstore.events e
+         WHERE e.seq BETWEEN greatest(r.seq_start, r.seq_end - r.position_end + $1 + 1)
+                         AND least(r.seq_end, r.seq_end - r.position_end + $1 + $2)
+       ) e
+       ORDER BY 1`,
+      values: [after, limit],
+    });
+    if (rows.length === 0)
+      return { events: [], checkpoint: after, head: Math.max(await this.headPosition(), after) };
+    const checkpoint = Math.max(Number(rows[rows.length - 1]!.position), after);
+    const head = Number(rows[0]!.head);
+    if (head > this.notifier.lastPosition) this.notifier.lastPosition = head;
     return { events: await this.#toEvents(rows), checkpoint, head: Math.max(head, checkpoint) };
   }
 
@@ -693,34 +720,54 @@ export class EventStore {
       snapshot?: { type: string; schemaVersion: number };
     },
   ): Promise<{ state: State; version: number; eventsRead: number }> {
-    let state = options.initialState();
-    let version = 0;
-    if (options.snapshot) {
-      const snap = await this.loadSnapshot<State>(streamId);
-      if (
-        snap &&
-        snap.type === options.snapshot.type &&
-        snap.schemaVersion === options.snapshot.schemaVersion
-      ) {
-        state = snap.state;
-        version = snap.version;
+    validateStreamId(streamId);
+    // Every command loads its aggregate: the matching snapshot, the events after it and whether the
+    // stream is deleted come in one round trip (one row even when there are no events).
+    const { rows } = await this.pool.query<
+      Partial<EventRow> & {
+        snapshot: { version: string; state: State } | null;
+        deleted: boolean | null;
       }
-    }
+    >({
+      name: 'eventstore-aggregate',
+      text: `SELECT s.snapshot, s.deleted, e.*
+       FROM (SELECT
+               (SELECT jsonb_build_object('version', sn.version, 'state', sn.state) FROM eventstore.snapshots sn
+                 WHERE sn.stream_id = $1 AND sn.type = $2 AND sn.schema_version = $3) AS snapshot,
+               (SELECT st.deleted_at IS NOT NULL FROM eventstore.streams st WHERE st.stream_id = $1) AS deleted) s
+       LEFT JOIN LATERAL (
+         SELECT CASE WHEN r.seq_end >= e.seq THEN r.position_end - (r.seq_end - e.seq) END AS position, ${EVENT_COLUMNS}
+         FROM eventstore.events e
+         LEFT JOIN LATERAL (
+           SELECT position_end, seq_end FROM eventstore.runs WHERE seq_start <= e.seq ORDER BY seq_start DESC LIMIT 1
+         ) r ON true
+         WHERE e.stream_id = $1 AND e.version > coalesce((s.snapshot ->> 'version')::bigint, 0)
+         ORDER BY e.version
+         LIMIT $4
+       ) e ON true`,
+      values: [streamId, options.snapshot?.type ?? null, options.snapshot?.schemaVersion ?? null, MAX_READ],
+    });
+    const head = rows[0];
+    if (head?.deleted)
+      throw new AppError('stream_deleted', `stream ${streamId} was deleted`, { extra: { streamId } });
+    let state = head?.snapshot ? head.snapshot.state : options.initialState();
+    let version = head?.snapshot ? Number(head.snapshot.version) : 0;
     let eventsRead = 0;
+    let events = await this.#toEvents(rows.filter((r): r is EventRow & typeof r => r.id != null));
     for (;;) {
-      let events: RecordedEvent[];
-      try {
-        events = await this.readStream(streamId, { from: version + 1, limit: MAX_READ });
-      } catch (err) {
-        if (err instanceof AppError && err.code === 'stream_not_found') break;
-        throw err;
-      }
       for (const e of events) {
         state = options.evolve(state, e as Event);
         version = e.version;
       }
       eventsRead += events.length;
       if (events.length < MAX_READ) break;
+      // A stream longer than one page (rare with snapshots): the rest page by page.
+      events = await this.readStream(streamId, { from: version + 1, limit: MAX_READ }).catch(
+        (err: unknown) => {
+          if (err instanceof AppError && err.code === 'stream_not_found') return [];
+          throw err;
+        },
+      );
     }
     return { state, version, eventsRead };
   }

@@ -238,16 +238,28 @@ export function createCommandHandler(options: CommandHandlerOptions): CommandHan
     streamId: string,
   ): Promise<CommandResult> {
     const { decider } = route;
-    const done = await applied(streamId, command.commandId);
-    if (done) return done;
-
+    // No look for an earlier delivery first: the events' ids derive from the command id, so a
+    // repeat cannot be appended twice, and every path below that a repeat can take (a refusal,
+    // nothing to do, a stale version tag, ids found stored) asks `applied` before it answers.
     const snapshot = snapshotPolicy(route);
-    const loaded = await store.aggregate(streamId, {
-      initialState: () => decider.initialState(),
-      evolve: (state, event) => decider.evolve(state, { type: event.type, data: event.data }),
-      ...(snapshot && { snapshot: { type: snapshot.type, schemaVersion: snapshot.schemaVersion } }),
-    });
+    let loaded;
+    try {
+      loaded = await store.aggregate(streamId, {
+        initialState: () => decider.initialState(),
+        evolve: (state, event) => decider.evolve(state, { type: event.type, data: event.data }),
+        ...(snapshot && { snapshot: { type: snapshot.type, schemaVersion: snapshot.schemaVersion } }),
+      });
+    } catch (err) {
+      // Deleted since an earlier delivery of this command was applied: answer with its result.
+      if (isAppError(err) && err.code === 'stream_deleted') {
+        const done = await applied(streamId, command.commandId).catch(() => null);
+        if (done) return done;
+      }
+      throw err;
+    }
     if (command.expectedVersion !== undefined && loaded.version !== command.expectedVersion) {
+      const done = await applied(streamId, command.commandId);
+      if (done) return done;
       return failure(
         'version_mismatch',
         `${streamId} is at version ${loaded.version}, not the expected ${command.expectedVersion}`,

@@ -40,6 +40,15 @@ describe('TokenService', () => {
     await refused(expired, /expired/);
   });
 
+  it('refuses a token it verified before once it has expired (a remembered token is not trusted past its expiry)', async () => {
+    const shortLived = new TokenService({ key, ttlSeconds: 1 });
+    const { token } = await shortLived.issue(alice);
+    assert.deepEqual(await shortLived.verify(token), alice);
+    assert.deepEqual(await shortLived.verify(token), alice, 'again, now from memory');
+    await new Promise((resolve) => setTimeout(resolve, 2100));
+    await assert.rejects(shortLived.verify(token), (err) => isAppError(err) && /expired/.test(err.detail));
+  });
+
   it('refuses a token whose claims were changed (a customer making itself admin)', async () => {
     const { token } = await tokens.issue(alice);
     const [header, payload, signature] = token.split('.') as [string, string, string];

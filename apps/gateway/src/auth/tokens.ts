@@ -1,5 +1,6 @@
 // Access tokens: JWTs signed with HS256 (jose). A token names its user, role and session; the
 // session must still be open for the token to count (sessions.ts), so logout takes effect at once.
+import { webcrypto } from 'node:crypto';
 import { SignJWT, errors as joseErrors, jwtVerify } from 'jose';
 import { AppError } from '@optic-mart/platform';
 import { roles, type Principal, type Role } from './principal.js';
@@ -16,9 +17,19 @@ export interface IssuedToken {
 
 const isRole = (value: unknown): value is Role => roles.includes(value as Role);
 
+/** Tokens verified recently, remembered so that a client's next request costs no signature check. */
+const VERIFIED_CACHE_SIZE = 10_000;
+
 export class TokenService {
   readonly #key: Uint8Array;
   readonly #ttlSeconds: number;
+  /** The key imported once (jose would import raw bytes again on every call). */
+  #cryptoKey: Promise<webcrypto.CryptoKey> | null = null;
+  /**
+   * Token → what it says and when it expires. The same string always verifies the same way, so
+   * only the expiry is checked again; the session is checked per request all the same (sessions.ts).
+   */
+  readonly #verified = new Map<string, { principal: Principal; expiresAtMs: number }>();
 
   /** `key`: at least 32 bytes, the same for every gateway replica. */
   constructor(options: { key: Uint8Array; ttlSeconds: number }) {
@@ -45,14 +56,35 @@ export class TokenService {
       .setAudience(AUDIENCE)
       .setIssuedAt(now)
       .setExpirationTime(now + this.#ttlSeconds)
-      .sign(this.#key);
+      .sign(await this.#importedKey());
     return { token, expiresAt };
   }
 
   /** The principal a token names; 401 when it is expired, tampered with, or not one of ours. */
   async verify(token: string): Promise<Principal> {
+    const known = this.#verified.get(token);
+    if (known) {
+      if (Date.now() < known.expiresAtMs) return known.principal;
+      this.#verified.delete(token);
+      throw new AppError('unauthorized', 'The access token has expired; log in again.');
+    }
+    return this.#verifySignature(token);
+  }
+
+  #importedKey(): Promise<webcrypto.CryptoKey> {
+    this.#cryptoKey ??= webcrypto.subtle.importKey(
+      'raw',
+      this.#key,
+      { name: 'HMAC', hash: 'SHA-256' },
+      false,
+      ['sign', 'verify'],
+    );
+    return this.#cryptoKey;
+  }
+
+  async #verifySignature(token: string): Promise<Principal> {
     try {
-      const { payload } = await jwtVerify(token, this.#key, {
+      const { payload } = await jwtVerify(token, await this.#importedKey(), {
         issuer: ISSUER,
         audience: AUDIENCE,
         algorithms: [ALGORITHM],
@@ -62,7 +94,13 @@ export class TokenService {
       if (typeof sub !== 'string' || typeof name !== 'string' || typeof sid !== 'string' || !isRole(role)) {
         throw new AppError('unauthorized', 'The access token is not valid.');
       }
-      return { userId: sub, username: name, role, sessionId: sid };
+      const principal: Principal = { userId: sub, username: name, role, sessionId: sid };
+      if (this.#verified.size >= VERIFIED_CACHE_SIZE) {
+        // Forget the oldest (a Map keeps insertion order).
+        this.#verified.delete(this.#verified.keys().next().value!);
+      }
+      this.#verified.set(token, { principal, expiresAtMs: payload.exp! * 1000 });
+      return principal;
     } catch (err) {
       if (err instanceof joseErrors.JWTExpired) {
         throw new AppError('unauthorized', 'The access token has expired; log in again.');

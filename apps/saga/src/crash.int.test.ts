@@ -2,7 +2,9 @@
 // stream: the step has started, its outcome is not recorded yet) and started again: every order
 // ends completed or compensated, and the provider's ledger shows no double charge and no missing
 // refund. Gateway, worker, projector and payment provider (slowed down, so that the kill lands
-// inside the payment steps) run in-process on PostgreSQL alone.
+// inside the payment steps) run in-process on PostgreSQL alone. The customers have email
+// addresses and the saga process runs the notifier, so kills also land among its sends: once every
+// order has ended, each has exactly the emails its final state implies, none of them twice.
 import { after, before, describe, it } from 'node:test';
 import assert from 'node:assert/strict';
 import { spawn, type ChildProcess } from 'node:child_process';
@@ -11,6 +13,7 @@ import { fileURLToPath } from 'node:url';
 import { EventStore } from '@optic-mart/eventstore';
 import { connectMessaging, type Messaging } from '@optic-mart/messaging';
 import { createLogger, createMetricsRegistry, type HttpServer } from '@optic-mart/platform';
+import { ensureNotificationsSchema, type MailboxEntry } from '@optic-mart/notifications';
 import { startProjector, type Projector } from '@optic-mart/runtime';
 import { start as startProvider } from '@optic-mart/app-payment-provider';
 import { createTestDatabase, freePort, sleep, waitUntil, type TestDatabase } from '@optic-mart/testkit';
@@ -45,8 +48,12 @@ describe('the saga process SIGKILLed at each step', () => {
   let store: EventStore;
   let projector: Projector;
   let seller: TestLogin;
+  let admin: TestLogin;
   let prefix: string;
   let skus = 0;
+  let buyers = 0;
+  /** Every order placed, who placed it, and how its saga ended. */
+  const orders: { orderId: string; userId: string; email: string; status: string }[] = [];
   const children = new Set<ChildProcess>();
 
   const spawnSaga = async () => {
@@ -111,6 +118,9 @@ describe('the saga process SIGKILLed at each step', () => {
     worker = await startWorker({ DATABASE_URL: db.url, MESSAGING_PREFIX: prefix, LOG_LEVEL: 'warn' }, []);
     store = new EventStore({ connectionString: db.url, poolSize: 3, sweepIntervalMs: 0 });
     await store.start();
+    // The notifier's horizon is the log's head when its tables are first made: made now, before
+    // any order, rather than by the first saga process (which could start after the first checkout).
+    await ensureNotificationsSchema(store.pool);
     projector = await startProjector({
       store,
       connectionString: db.url,
@@ -120,6 +130,7 @@ describe('the saga process SIGKILLed at each step', () => {
       contendEveryMs: 200,
     });
     seller = await loginAs(auth, 'seller');
+    admin = await loginAs(auth, 'admin');
   });
 
   after(async () => {
@@ -133,7 +144,7 @@ describe('the saga process SIGKILLed at each step', () => {
     await db?.drop();
   });
 
-  const call = (method: string, path: string, as?: TestLogin, body?: unknown) =>
+  const call = (method: string, path: string, as?: Pick<TestLogin, 'headers'>, body?: unknown) =>
     fetch(base + path, {
       method,
       headers: {
@@ -143,19 +154,35 @@ describe('the saga process SIGKILLed at each step', () => {
       ...(body === undefined ? {} : { body: JSON.stringify(body) }),
     });
 
-  async function checkout(country: string): Promise<{ orderId: string; sku: string }> {
+  /** A customer registered with an email address and signed in, over the identity API. */
+  async function register() {
+    const username = `crash${++buyers}`;
+    const password = 'buyer-password-1';
+    const email = `${username}@example.com`;
+    const created = await call('POST', '/api/users', undefined, { username, password, email });
+    const { id: userId } = (await created.json()) as { id: string };
+    assert.equal(created.status, 201);
+    const session = await call('POST', '/api/sessions', undefined, { username, password });
+    const { token } = (await session.json()) as { token: string };
+    assert.equal(session.status, 201);
+    return { userId, email, headers: { authorization: `Bearer ${token}` } };
+  }
+
+  async function checkout(
+    country: string,
+  ): Promise<{ orderId: string; sku: string; userId: string; email: string }> {
     const sku = `CRASH-${++skus}`;
     assert.equal(
       (await call('POST', '/api/products', seller, { sku, name: 'Bone', priceCents: 1250 })).status,
       201,
     );
     assert.equal((await call('POST', `/api/stock/${sku}/restock`, seller, { quantity: 5 })).status, 200);
-    const ann = await loginAs(auth, 'customer');
+    const ann = await register();
     assert.equal((await call('POST', '/api/cart/items', ann, { sku, quantity: 2 })).status, 201);
     const res = await call('POST', '/api/cart/checkout', ann, { shippingAddress: { ...address, country } });
     const body = (await res.json()) as { orderId: string };
     assert.equal(res.status, 201, JSON.stringify(body));
-    return { orderId: body.orderId, sku };
+    return { orderId: body.orderId, sku, userId: ann.userId, email: ann.email };
   }
 
   const ledger = async (orderId: string) => {
@@ -183,7 +210,7 @@ describe('the saga process SIGKILLed at each step', () => {
   for (const { step, country } of targets) {
     it(`SIGKILLed during ${step}${country === 'AQ' ? ' (shipment refused)' : ''}: a new process finishes the saga once`, async () => {
       const first = await spawnSaga();
-      const { orderId, sku } = await checkout(country);
+      const { orderId, sku, userId, email } = await checkout(country);
       // Kill as soon as the step has started and before its outcome is recorded (when we see it).
       let killedInStep = false;
       await waitUntil(
@@ -214,6 +241,7 @@ describe('the saga process SIGKILLed at each step', () => {
         60_000,
       );
       await kill(second);
+      orders.push({ orderId, userId, email, status });
       const l = await ledger(orderId);
       assert.ok(l.capture <= 2500, `charged at most once (${l.capture})`);
       assert.ok(l.authorizations <= 1, `authorized at most once (${l.authorizations})`);
@@ -235,4 +263,56 @@ describe('the saga process SIGKILLed at each step', () => {
       if (!killedInStep) process.stderr.write(`note: the kill for ${step} landed after the step\n`);
     });
   }
+
+  // The emails each final state implies: a completed saga leaves the order approved (paid, not yet
+  // shipped); a refused shipment is paid, refunded and cancelled.
+  const emailsFor: Readonly<Record<string, readonly string[]>> = {
+    completed: ['order_paid', 'order_placed'],
+    compensated: ['order_cancelled', 'order_paid', 'order_placed'],
+  };
+
+  it('after every order ended: each has exactly the emails its final state implies, none twice', async () => {
+    assert.equal(orders.length, targets.length, 'every saga above ended');
+    // The kills above may have left messages queued, or an attempt cut short: a saga process
+    // (with its notifier) finishes them.
+    const proc = await spawnSaga();
+    const mailbox = async (): Promise<MailboxEntry[]> => {
+      const res = await call('GET', '/api/notifications/mailbox?limit=100', admin);
+      assert.equal(res.status, 200);
+      return ((await res.json()) as { items: MailboxEntry[] }).items;
+    };
+    const expected = orders.reduce((n, o) => n + (emailsFor[o.status]?.length ?? 0), 0);
+    try {
+      await waitUntil(`${expected} emails`, async () => (await mailbox()).length >= expected, 60_000);
+      await sleep(1000);
+    } finally {
+      await kill(proc);
+    }
+    const mail = await mailbox();
+    assert.equal(new Set(mail.map((m) => m.messageId)).size, mail.length, 'a message id twice');
+    const pairs = mail.map((m) => `${m.orderId}/${m.template}`);
+    assert.equal(new Set(pairs).size, pairs.length, `an (order, template) twice: ${pairs.sort().join(' ')}`);
+    for (const { orderId, userId, email, status } of orders) {
+      const mine = mail.filter((m) => m.orderId === orderId);
+      assert.deepEqual(
+        mine.map((m) => m.template).sort(),
+        emailsFor[status],
+        `the emails of order ${orderId} (${status})`,
+      );
+      assert.ok(mine.every((m) => m.userId === userId && m.to === email));
+    }
+    assert.equal(mail.length, expected);
+    // Each message recorded sent once, whatever attempt a kill cut short; none abandoned.
+    const { rows } = await store.pool.query<{ stream_id: string; sent: string; abandoned: string }>(
+      `SELECT stream_id,
+              count(*) FILTER (WHERE type = 'MessageSent') AS sent,
+              count(*) FILTER (WHERE type = 'MessageAbandoned') AS abandoned
+         FROM eventstore.events WHERE stream_id LIKE 'message-%' GROUP BY stream_id`,
+    );
+    assert.equal(rows.length, expected);
+    assert.ok(
+      rows.every((r) => r.sent === '1' && r.abandoned === '0'),
+      JSON.stringify(rows.filter((r) => r.sent !== '1' || r.abandoned !== '0')),
+    );
+  });
 });

@@ -2,7 +2,9 @@
 // gateway, a worker of every context, the projector, the payment provider (its own API and
 // ledger) and the saga role. cart → checkout → authorized, captured, paid → shipment → approved;
 // a seller ships and delivers. A declined payment cancels and releases the stock; a refused
-// shipment (a country the shop does not ship to) refunds, releases and cancels.
+// shipment (a country the shop does not ship to) refunds, releases and cancels. Customers register
+// with an email address, so each step's emails (the saga role runs the notifier) are checked too:
+// in the local mailbox (admins' API) and in the customer's own messages, each once.
 import { after, before, describe, it } from 'node:test';
 import assert from 'node:assert/strict';
 import { randomUUID } from 'node:crypto';
@@ -18,10 +20,20 @@ import { buildGatewayApp } from '../../gateway/src/app.js';
 import type { Auth } from '../../gateway/src/auth/index.js';
 import { loginAs, type TestLogin } from '../../gateway/src/auth/test-support.js';
 import { loadGatewayConfig } from '../../gateway/src/config.js';
+import type { MailboxEntry, MessageView } from '@optic-mart/notifications';
 import type { FulfillmentView } from './domain/fulfillments-projection.js';
 import { start as startSaga } from './main.js';
 
 const SECRET = 'saga-test-secret-0123456789';
+
+/** Who a request is sent as: a test login, or a customer signed in over the API. */
+interface Caller {
+  readonly headers: { readonly authorization: string };
+}
+interface Customer extends Caller {
+  readonly userId: string;
+  readonly email: string;
+}
 const address = {
   name: 'Ann Smith',
   line1: '1 Main St',
@@ -43,8 +55,10 @@ describe('the fulfillment saga over HTTP', () => {
   let projectorStore: EventStore;
   let projector: Projector;
   let seller: TestLogin;
+  let admin: TestLogin;
   let env: { DATABASE_URL: string; MESSAGING_PREFIX: string };
   let skus = 0;
+  let buyers = 0;
 
   const startPsp = (extra: Record<string, string> = {}) =>
     startProvider({
@@ -105,6 +119,7 @@ describe('the fulfillment saga over HTTP', () => {
       [],
     );
     seller = await loginAs(auth, 'seller');
+    admin = await loginAs(auth, 'admin');
   });
 
   after(async () => {
@@ -118,7 +133,7 @@ describe('the fulfillment saga over HTTP', () => {
     await db?.drop();
   });
 
-  const call = (method: string, path: string, as?: TestLogin, body?: unknown) =>
+  const call = (method: string, path: string, as?: Caller, body?: unknown) =>
     fetch(base + path, {
       method,
       headers: {
@@ -133,15 +148,31 @@ describe('the fulfillment saga over HTTP', () => {
     return (text ? JSON.parse(text) : undefined) as T;
   }
 
+  /** A customer registered (with an email address) and signed in, over the identity API. */
+  async function register(): Promise<Customer> {
+    const username = `buyer${++buyers}`;
+    const password = 'buyer-password-1';
+    const email = `${username}@example.com`;
+    const created = await expectStatus<{ id: string }>(
+      await call('POST', '/api/users', undefined, { username, password, email, firstName: 'Ann' }),
+      201,
+    );
+    const session = await expectStatus<{ token: string }>(
+      await call('POST', '/api/sessions', undefined, { username, password }),
+      201,
+    );
+    return { userId: created.id, email, headers: { authorization: `Bearer ${session.token}` } };
+  }
+
   /** A product with stock; a customer's cart with 2 of it, checked out. */
-  async function checkout(country = 'US'): Promise<{ orderId: string; sku: string; ann: TestLogin }> {
+  async function checkout(country = 'US'): Promise<{ orderId: string; sku: string; ann: Customer }> {
     const sku = `SAGA-${++skus}`;
     await expectStatus(
       await call('POST', '/api/products', seller, { sku, name: 'Bone', priceCents: 1250 }),
       201,
     );
     await expectStatus(await call('POST', `/api/stock/${sku}/restock`, seller, { quantity: 5 }), 200);
-    const ann = await loginAs(auth, 'customer');
+    const ann = await register();
     await expectStatus(await call('POST', '/api/cart/items', ann, { sku, quantity: 2 }), 201);
     const placed = await expectStatus<{ orderId: string }>(
       await call('POST', '/api/cart/checkout', ann, { shippingAddress: { ...address, country } }),
@@ -150,7 +181,7 @@ describe('the fulfillment saga over HTTP', () => {
     return { orderId: placed.orderId, sku, ann };
   }
 
-  async function fulfillment(orderId: string, as: TestLogin, until: (f: FulfillmentView) => boolean) {
+  async function fulfillment(orderId: string, as: Caller, until: (f: FulfillmentView) => boolean) {
     let view: FulfillmentView | null = null;
     await waitUntil(
       `the fulfillment of ${orderId}`,
@@ -174,8 +205,59 @@ describe('the fulfillment saga over HTTP', () => {
     l.entries.filter((e) => e.kind === kind).reduce((s, e) => s + e.amount, 0);
   const stock = async (sku: string) =>
     expectStatus<{ available: number; reserved: number }>(await call('GET', `/api/stock/${sku}`), 200);
-  const order = async (orderId: string, as: TestLogin) =>
+  const order = async (orderId: string, as: Caller) =>
     expectStatus<{ status: string }>(await call('GET', `/api/orders/${orderId}`, as), 200);
+  /** The event types of the order's stream, in order. */
+  const orderEvents = async (orderId: string) =>
+    (await projectorStore.readStream(`order-${orderId}`)).map((e) => e.type);
+
+  /** The customer's emails in the local mailbox, through the admins' API. */
+  const mailbox = async (customer: Customer) =>
+    (
+      await expectStatus<{ items: MailboxEntry[] }>(
+        await call('GET', `/api/notifications/mailbox?userId=${customer.userId}&limit=100`, admin),
+        200,
+      )
+    ).items;
+  /** The customer's own messages (the `messages` read model), through their API. */
+  const messages = async (customer: Customer) =>
+    (
+      await expectStatus<{ items: MessageView[] }>(
+        await call('GET', '/api/users/me/messages?limit=100', customer),
+        200,
+      )
+    ).items;
+  const sorted = (templates: readonly string[]) => [...templates].sort();
+
+  /**
+   * Waits until the customer's mailbox holds exactly `templates` about the order (each once), and
+   * their own messages show the same ones, sent; a second copy of one, or one too many, fails.
+   */
+  async function expectEmails(customer: Customer, orderId: string, templates: readonly string[]) {
+    const want = sorted(templates);
+    await waitUntil(
+      `emails ${want.join(', ')} for order ${orderId}`,
+      async () => (await mailbox(customer)).length >= want.length,
+      30_000,
+    );
+    await waitUntil(`messages ${want.join(', ')} of order ${orderId} recorded sent`, async () => {
+      const mine = await messages(customer);
+      return mine.length >= want.length && mine.every((m) => m.status === 'sent');
+    });
+    const mail = await mailbox(customer);
+    assert.deepEqual(
+      sorted(mail.map((m) => m.template)),
+      want,
+      `mailbox of order ${orderId}: ${JSON.stringify(mail.map((m) => m.template))}`,
+    );
+    assert.ok(mail.every((m) => m.orderId === orderId && m.to === customer.email));
+    assert.equal(new Set(mail.map((m) => m.messageId)).size, mail.length);
+    const mine = await messages(customer);
+    assert.deepEqual(sorted(mine.map((m) => m.template)), want);
+    assert.deepEqual(sorted(mine.map((m) => m.id)), sorted(mail.map((m) => m.messageId)));
+    assert.ok(mine.every((m) => m.status === 'sent' && m.attempts === 1 && m.transport === 'mailbox'));
+    return mail;
+  }
 
   it('happy path: checkout → paid → shipment → approved (saga completed) → shipped → delivered', async () => {
     const { orderId, sku, ann } = await checkout();
@@ -189,14 +271,34 @@ describe('the fulfillment saga over HTTP', () => {
     await waitUntil('the order approved', async () => (await order(orderId, ann)).status === 'approved');
     await waitUntil('stock committed', async () => (await stock(sku)).reserved === 0);
     assert.equal((await stock(sku)).available, 3);
+    assert.deepEqual(await orderEvents(orderId), ['OrderPlaced', 'OrderPaid', 'OrderApproved']);
+    // Checkout and payment: "we received your order" (with its total) and "payment received".
+    const placed = await expectEmails(ann, orderId, ['order_placed', 'order_paid']);
+    assert.match(placed.find((m) => m.template === 'order_placed')!.text, /25\.00 USD/);
     // Others do not see it; staff do.
     const bob = await loginAs(auth, 'customer');
     assert.equal((await call('GET', `/api/orders/${orderId}/fulfillment`, bob)).status, 404);
     assert.equal((await call('GET', `/api/orders/${orderId}/fulfillment`, seller)).status, 200);
     await expectStatus(await call('POST', `/api/shipments/${orderId}/shipped`, seller), 200);
     await waitUntil('shipped', async () => (await order(orderId, ann)).status === 'shipped');
+    assert.deepEqual(await orderEvents(orderId), [
+      'OrderPlaced',
+      'OrderPaid',
+      'OrderApproved',
+      'OrderShipped',
+    ]);
+    const shipped = await expectEmails(ann, orderId, ['order_placed', 'order_paid', 'order_shipped']);
+    assert.ok(shipped.find((m) => m.template === 'order_shipped')!.text.includes(done.trackingNumber));
     await expectStatus(await call('POST', `/api/shipments/${orderId}/delivered`, seller), 200);
     await waitUntil('delivered', async () => (await order(orderId, ann)).status === 'delivered');
+    assert.deepEqual(await orderEvents(orderId), [
+      'OrderPlaced',
+      'OrderPaid',
+      'OrderApproved',
+      'OrderShipped',
+      'OrderDelivered',
+    ]);
+    await expectEmails(ann, orderId, ['order_placed', 'order_paid', 'order_shipped', 'order_delivered']);
   });
 
   it('a refused shipment refunds, releases the stock and cancels (shipment_failed)', async () => {
@@ -209,6 +311,10 @@ describe('the fulfillment saga over HTTP', () => {
     assert.equal(sum(l, 'refund'), 2500);
     await waitUntil('the order cancelled', async () => (await order(orderId, ann)).status === 'cancelled');
     await waitUntil('stock released', async () => (await stock(sku)).available === 5);
+    assert.deepEqual(await orderEvents(orderId), ['OrderPlaced', 'OrderPaid', 'OrderCancelled']);
+    // Paid, then refunded and cancelled: the cancellation says why.
+    const mail = await expectEmails(ann, orderId, ['order_placed', 'order_paid', 'order_cancelled']);
+    assert.match(mail.find((m) => m.template === 'order_cancelled')!.text, /we could not ship it/);
   });
 
   it('a declined payment cancels the order and releases the stock (payment_declined)', async () => {
@@ -221,5 +327,9 @@ describe('the fulfillment saga over HTTP', () => {
     assert.equal(sum(await ledger(orderId), 'capture'), 0);
     await waitUntil('the order cancelled', async () => (await order(orderId, ann)).status === 'cancelled');
     await waitUntil('stock released', async () => (await stock(sku)).available === 5);
+    assert.deepEqual(await orderEvents(orderId), ['OrderPlaced', 'OrderCancelled']);
+    // Never paid: no "payment received", only the cancellation, saying why.
+    const mail = await expectEmails(ann, orderId, ['order_placed', 'order_cancelled']);
+    assert.match(mail.find((m) => m.template === 'order_cancelled')!.text, /the payment was declined/);
   });
 });

@@ -34,6 +34,8 @@ export const messageCommandRoute: CommandRoute<MessageCommand, MessageEvent, Mes
 
 export const notificationsCommandRoutes: CommandRoutes = {
   QueueMessage: messageCommandRoute,
+  StartSend: messageCommandRoute,
   RecordMessageSent: messageCommandRoute,
   RecordSendFailure: messageCommandRoute,
+  RecordSendUndetermined: messageCommandRoute,
 };

@@ -62,6 +62,12 @@ export async function deliverToMailbox(
   );
 }
 
+/** Whether the mailbox holds message `messageId`. */
+export async function inMailbox(db: Pick<pg.Pool, 'query'>, messageId: string): Promise<boolean> {
+  const { rows } = await db.query('SELECT 1 FROM notifications.mailbox WHERE message_id = $1', [messageId]);
+  return rows.length > 0;
+}
+
 const CURSOR = /^[1-9][0-9]{0,18}$/;
 
 /**

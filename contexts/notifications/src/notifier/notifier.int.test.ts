@@ -1,14 +1,19 @@
 // The notifier against a real PostgreSQL: order events in the log become messages in the local
-// mailbox, exactly once across a restart and with two notifiers running.
+// mailbox, exactly once across a restart, with two notifiers running and after a sender died
+// mid-send; a notifier started on a log with history does not email the past.
 import assert from 'node:assert/strict';
 import { after, before, describe, it } from 'node:test';
 import { EventStore } from '@optic-mart/eventstore';
 import { createLogger, type LogLevel } from '@optic-mart/platform';
+import { createCommandHandler } from '@optic-mart/runtime';
 import { createTestDatabase, sleep, waitUntil, type TestDatabase } from '@optic-mart/testkit';
-import { readMailbox } from './mailbox.js';
+import type { MessageQueuedData } from '../domain/message.js';
+import { messageIdFor, smtpMessageId } from '../message-ids.js';
+import { notificationsCommandRoutes } from '../routes.js';
+import { deliverToMailbox, readMailbox } from './mailbox.js';
 import { startNotifier, type Notifier } from './notifier.js';
+import { ensureNotificationsSchema } from './schema.js';
 import { mailboxTransport, type Transport } from './transports.js';
-import { messageIdFor } from '../message-ids.js';
 
 const logLines: { msg?: string; userId?: string; reason?: string }[] = [];
 const testLogger = createLogger({
@@ -37,6 +42,7 @@ function countingMailbox(sends: Map<string, number>): Transport {
       sends.set(message.messageId, (sends.get(message.messageId) ?? 0) + 1);
       return inner.send(message);
     },
+    earlierAttempt: (message) => inner.earlierAttempt(message),
     close: () => inner.close(),
   };
 }
@@ -116,6 +122,9 @@ describe('notifier (local mailbox)', () => {
     db = await createTestDatabase('notifier');
     store = new EventStore({ connectionString: db.url, logger });
     await store.start();
+    // The notifier's horizon is the log's head when its tables are first made: made before any
+    // event here, so that everything these tests append is new to it.
+    await ensureNotificationsSchema(store.pool);
   });
   after(async () => {
     await store.close();
@@ -240,7 +249,10 @@ describe('notifier (local mailbox)', () => {
     // Ids come from the triggering event and the template.
     const [placed] = await store.readStream('order-1000', { limit: 1 });
     const id = messageIdFor(placed!.id, 'order_placed');
-    assert.equal((await store.readStream(`message-${id}`)).length, 2);
+    assert.deepEqual(
+      (await store.readStream(`message-${id}`)).map((e) => e.type),
+      ['MessageQueued', 'MessageSendStarted', 'MessageSent'],
+    );
   });
 
   it('pages the mailbox newest first', async () => {
@@ -260,5 +272,166 @@ describe('notifier (local mailbox)', () => {
     assert.ok(all.slice(0, 20).every((m) => m.template === 'order_shipped' && m.userId === '201'));
     assert.ok(all.slice(-6).every((m) => m.userId === '101'));
     await assert.rejects(readMailbox(store.pool, { cursor: 'x' }), /cursor/);
+  });
+
+  it('settles an attempt a dead sender left without an outcome from the mailbox, never delivering twice', async () => {
+    await registerUser('cat', '301', 'cat@example.com');
+    // What a notifier killed mid-send leaves: the message queued and attempt 1 started; the first
+    // had reached the mailbox, the second had not.
+    const handle = createCommandHandler({ store, routes: notificationsCommandRoutes, logger });
+    const run = async (commandId: string, type: string, messageId: string, data: unknown) => {
+      const metadata = { correlationId: commandId, causationId: commandId };
+      const result = await handle({ commandId, type, aggregateId: `message-${messageId}`, data, metadata });
+      assert.ok(result.ok && result.events > 0, JSON.stringify(result));
+    };
+    const [arrived, lost] = ['crash-1', 'crash-2'].map((e) => messageIdFor(e, 'order_paid'));
+    for (const [messageId, orderId] of [
+      [arrived!, '31'],
+      [lost!, '32'],
+    ] as const) {
+      const queued: MessageQueuedData = {
+        messageId,
+        to: 'cat@example.com',
+        subject: `Payment received for order ${orderId}`,
+        text: 'Hello Cat,',
+        html: null,
+        template: 'order_paid',
+        orderId,
+        userId: '301',
+        triggeredBy: `crash-${orderId}`,
+      };
+      await run(`${messageId}:queue`, 'QueueMessage', messageId, queued);
+      await run(`${messageId}:start`, 'StartSend', messageId, { messageId, attempt: 1 });
+      if (messageId === arrived) {
+        await deliverToMailbox(store.pool, {
+          ...queued,
+          smtpMessageId: smtpMessageId(messageId, 'localhost'),
+          from: 'Optic Mart <shop@localhost>',
+        });
+      }
+    }
+
+    const sends = new Map<string, number>();
+    const notifier = await startNotifier({
+      store,
+      logger,
+      transport: countingMailbox(sends),
+      contendEveryMs: 50,
+      retryBaseMs: 20,
+    });
+    const history = async (messageId: string) =>
+      (await store.readStream(`message-${messageId}`)).map((e) => ({
+        type: e.type,
+        data: e.data as { attempt?: number; error?: string },
+      }));
+    try {
+      await waitUntil('both messages recorded sent', async () =>
+        (await Promise.all([arrived!, lost!].map(history))).every((h) =>
+          h.some((e) => e.type === 'MessageSent'),
+        ),
+      );
+      await sleep(200);
+    } finally {
+      await notifier.stop();
+    }
+    // In the mailbox already: recorded sent as attempt 1, not handed to the transport again.
+    const first = await history(arrived!);
+    assert.deepEqual(
+      first.map((e) => e.type),
+      ['MessageQueued', 'MessageSendStarted', 'MessageSent'],
+    );
+    assert.equal(first[2]!.data.attempt, 1);
+    assert.equal(sends.get(arrived!), undefined);
+    // Not there: attempt 1 recorded failed (interrupted), attempt 2 delivers it, once.
+    const second = await history(lost!);
+    assert.deepEqual(
+      second.map((e) => e.type),
+      ['MessageQueued', 'MessageSendStarted', 'MessageSendFailed', 'MessageSendStarted', 'MessageSent'],
+    );
+    assert.match(second[2]!.data.error ?? '', /attempt 1 was interrupted before the message was delivered/);
+    assert.equal(second[4]!.data.attempt, 2);
+    assert.equal(sends.get(lost!), 1);
+    const mail = await mailboxOf('301');
+    assert.deepEqual(mail.map((m) => m.messageId).sort(), [arrived!, lost!].sort());
+  });
+});
+
+describe('notifier horizon (a log with history)', () => {
+  let horizonDb: TestDatabase;
+  before(async () => {
+    horizonDb = await createTestDatabase('notifier_horizon');
+    store = new EventStore({ connectionString: horizonDb.url, logger });
+    await store.start();
+  });
+  after(async () => {
+    await store.close();
+    await horizonDb.drop();
+  });
+
+  const checkpoint = async () =>
+    (
+      await store.pool.query<{ position: string; notify_from: string }>(
+        'SELECT position, notify_from FROM notifications.checkpoint',
+      )
+    ).rows[0]!;
+  const caughtUp = async () => Number((await checkpoint()).position) >= (await store.headPosition());
+  const queuedCount = async () =>
+    Number(
+      (
+        await store.pool.query<{ n: string }>(
+          "SELECT count(*) AS n FROM eventstore.events WHERE type = 'MessageQueued'",
+        )
+      ).rows[0]!.n,
+    );
+
+  it('does not email the past, learns its users from it, and emails what comes after', async () => {
+    // The shop's past: a customer, an order placed and paid, a cancelled one.
+    await registerUser('old', '901', 'old@example.com');
+    await orderLife('91', '901', 2);
+    await store.append(
+      'order-92',
+      [
+        { type: 'OrderPlaced', data: { orderId: '92', userId: '901', source: 'checkout', lines: [] } },
+        { type: 'OrderCancelled', data: { orderId: '92', userId: '901', reason: 'payment_declined' } },
+      ],
+      { expectedVersion: 1 },
+    );
+    const head = await store.headPosition();
+    let notifier = await startNotifier({ store, logger, contendEveryMs: 50 });
+    try {
+      assert.equal(Number((await checkpoint()).notify_from), head);
+      await waitUntil('the notifier read the past', caughtUp);
+      await sleep(300);
+      assert.equal(await queuedCount(), 0);
+      assert.equal((await mailboxOf('901')).length, 0);
+      // Its directory learnt the user from the past…
+      const { rows } = await store.pool.query('SELECT username FROM notifications.recipients');
+      assert.deepEqual(rows, [{ username: 'old' }]);
+      // …so an event after the horizon, about an order from before it, is emailed.
+      await store.append(
+        'order-91',
+        [{ type: 'OrderShipped', data: { orderId: '91', userId: '901', trackingNumber: 'TRK9' } }],
+        { expectedVersion: 3 },
+      );
+      await waitUntil('the shipping email', async () => (await mailboxOf('901')).length === 1);
+    } finally {
+      await notifier.stop();
+    }
+
+    // Read again from the start: the horizon stays where it was recorded, the past stays unsent.
+    await store.pool.query('UPDATE notifications.checkpoint SET position = 0');
+    notifier = await startNotifier({ store, logger, contendEveryMs: 50 });
+    try {
+      await waitUntil('the notifier read the log again', caughtUp);
+      await sleep(300);
+    } finally {
+      await notifier.stop();
+    }
+    assert.equal(Number((await checkpoint()).notify_from), head);
+    assert.deepEqual(
+      (await mailboxOf('901')).map((m) => [m.orderId, m.template]),
+      [['91', 'order_shipped']],
+    );
+    assert.equal(await queuedCount(), 1);
   });
 });

@@ -2,17 +2,22 @@
 // sends the queued messages through a transport, retrying with backoff, never sending one twice.
 //
 // Exactly once, piece by piece:
+// - The past: a notifier started on a log that already holds history does not email it. The log's
+//   head when its checkpoint row is first made is its horizon (`notify_from`, schema.ts); events
+//   at or below it only feed its directory of users.
 // - Queueing: a message's id comes from the triggering event's id and the template, and its
 //   stream is written through the Message aggregate with command ids derived from it, so seeing an
 //   event again (a replay after a crash) queues nothing new.
 // - The checkpoint is kept in PostgreSQL in the same transaction as what the notifier records from
 //   the batch (its directory of users, its list of messages waiting to be sent).
-// - Sending: of several notifier processes one leads (a session advisory lock on its own
-//   connection, as the event store's relay does); only the leader reads the log and sends. Before
-//   each send it reloads the message's stream: a message recorded sent (or abandoned) is never sent
-//   again. The local mailbox is written once per message id whatever happens. Over SMTP one window
-//   stays: a process killed after the server accepted a message and before MessageSent was stored
-//   sends it again on restart, with the same Message-ID, so the receiver can tell it is one message.
+// - Sending (delivery.ts): of several notifier processes one leads (a session advisory lock on its
+//   own connection, as the event store's relay does); only the leader reads the log and sends.
+//   Before each send it reloads the message's stream: a message recorded sent (or abandoned) is
+//   never sent again. Each attempt is recorded as started (MessageSendStarted) before the message
+//   is handed to the transport, so an attempt cut short by a crash or a takeover is never repeated
+//   blindly: the local mailbox tells whether it holds the message (recorded sent, or failed and
+//   retried); over SMTP nobody can tell, so the message is abandoned as undetermined, logged once.
+//   Of the two risks — an email lost, an email sent twice — SMTP takes the first, at that one point.
 import pg from 'pg';
 import { subscribe, type EventStore, type RecordedEvent, type Subscription } from '@optic-mart/eventstore';
 import type { Logger } from '@optic-mart/platform';
@@ -24,17 +29,11 @@ import {
   type UserEvent,
   type UserState,
 } from '@optic-mart/identity';
-import {
-  messageDecider,
-  messageStreamId,
-  type MessageEvent,
-  type MessageQueuedData,
-  type MessageState,
-  type MessageTemplate,
-} from '../domain/message.js';
+import { messageStreamId, type MessageQueuedData, type MessageTemplate } from '../domain/message.js';
 import { render, type Address, type Amount, type TemplateInput } from '../domain/templates.js';
-import { domainOf, messageIdFor, smtpMessageId } from '../message-ids.js';
+import { domainOf, messageIdFor } from '../message-ids.js';
 import { notificationsCommandRoutes } from '../routes.js';
+import { createDelivery } from './delivery.js';
 import { ensureNotificationsSchema } from './schema.js';
 import { mailboxTransport, smtpTransport, type Transport } from './transports.js';
 
@@ -106,8 +105,6 @@ const isAddress = (v: unknown): v is Address =>
   typeof v === 'object' &&
   v !== null &&
   Object.values(v).every((f) => f === null || f === undefined || typeof f === 'string');
-const describe = (err: unknown): string =>
-  (err instanceof Error ? err.message : String(err)).slice(0, 500) || 'unknown error';
 
 /**
  * Starts the notifier (DESIGN.md §1: notifications on the domain events). Resolves once its tables
@@ -238,6 +235,7 @@ export async function startNotifier(options: NotifierOptions): Promise<Notifier>
     client: pg.Client,
     events: readonly RecordedEvent[],
     checkpoint: number,
+    notifyFrom: number,
   ): Promise<void> {
     const db = await store.pool.connect();
     let queued = false;
@@ -246,9 +244,11 @@ export async function startNotifier(options: NotifierOptions): Promise<Notifier>
       for (const event of events) {
         if (!leading(client)) throw new Error('no longer the notifier leader');
         const data = dataOf(event);
+        // Before the horizon: the shop's past, seen only to learn who its users are.
+        const past = event.position !== null && event.position <= notifyFrom;
         const template = triggers[event.type];
         if (template !== undefined && event.streamId.startsWith('order-')) {
-          await queueFor(db, event, template);
+          if (!past) await queueFor(db, event, template);
           continue;
         }
         switch (event.type) {
@@ -274,7 +274,7 @@ export async function startNotifier(options: NotifierOptions): Promise<Notifier>
           }
           case 'MessageQueued': {
             const messageId = text(data.messageId);
-            if (messageId && event.streamId === messageStreamId(messageId)) {
+            if (messageId && !past && event.streamId === messageStreamId(messageId)) {
               await db.query(
                 'INSERT INTO notifications.pending (message_id) VALUES ($1) ON CONFLICT DO NOTHING',
                 [messageId],
@@ -311,72 +311,17 @@ export async function startNotifier(options: NotifierOptions): Promise<Notifier>
     const cap = Math.min(retryMaxMs, retryBaseMs * 2 ** Math.max(0, attempt - 1));
     return Math.round(cap / 2 + (Math.random() * cap) / 2);
   };
-
-  async function deliver(client: pg.Client, messageId: string): Promise<void> {
-    const streamId = messageStreamId(messageId);
-    const events = await store.readStream(streamId).catch(() => [] as RecordedEvent[]);
-    const state = events.reduce<MessageState>(
-      (s, e) => messageDecider.evolve(s, { type: e.type, data: e.data } as MessageEvent),
-      messageDecider.initialState(),
-    );
-    if (state.kind !== 'message' || state.status !== 'queued') {
-      await store.pool.query('DELETE FROM notifications.pending WHERE message_id = $1', [messageId]);
-      return;
-    }
-    const queued = events[0]!.data as MessageQueuedData;
-    const attempt = state.attempts + 1;
-    const causationId = events.at(-1)!.id;
-    const fail = async (error: string, last: boolean): Promise<void> => {
-      const result = await command(
-        `notify:${messageId}:failed:${attempt}`,
-        'RecordSendFailure',
-        messageId,
-        { messageId, attempt, error, maxAttempts: last ? attempt : maxAttempts },
-        causationId,
-      );
-      if (!result.ok) throw new Error(`${result.error.code}: ${result.error.detail}`);
-      if (last || attempt >= maxAttempts) {
-        logger.warn({ messageId, attempts: attempt, error }, 'message abandoned');
-        await store.pool.query('DELETE FROM notifications.pending WHERE message_id = $1', [messageId]);
-      } else {
-        await store.pool.query(
-          `UPDATE notifications.pending SET due_at = now() + make_interval(secs => $2::double precision / 1000)
-            WHERE message_id = $1`,
-          [messageId, retryDelay(attempt)],
-        );
-      }
-    };
-    // The recipient's personal data was erased after the message was queued: there is nobody to send to.
-    if (!queued.to) return fail('the recipient’s personal data was erased', true);
-    if (!leading(client)) return;
-    let providerMessageId: string;
-    try {
-      ({ providerMessageId } = await transport.send({
-        messageId,
-        smtpMessageId: smtpMessageId(messageId, domain),
-        from,
-        to: queued.to,
-        subject: queued.subject,
-        text: queued.text,
-        html: queued.html,
-        userId: queued.userId,
-        orderId: queued.orderId,
-        template: queued.template,
-      }));
-    } catch (err) {
-      logger.warn({ err, messageId, attempt }, 'sending a message failed');
-      return fail(describe(err), false);
-    }
-    const result = await command(
-      `notify:${messageId}:sent`,
-      'RecordMessageSent',
-      messageId,
-      { messageId, transport: transport.name, providerMessageId },
-      causationId,
-    );
-    if (!result.ok) throw new Error(`${result.error.code}: ${result.error.detail}`);
-    await store.pool.query('DELETE FROM notifications.pending WHERE message_id = $1', [messageId]);
-  }
+  const deliver = createDelivery({
+    store,
+    transport,
+    logger,
+    from,
+    domain,
+    maxAttempts,
+    retryDelay,
+    run: (commandId, cmd, causationId) =>
+      command(commandId, cmd.type, cmd.data.messageId, cmd.data, causationId),
+  });
 
   async function sendLoop(client: pg.Client): Promise<void> {
     while (leading(client)) {
@@ -390,7 +335,7 @@ export async function startNotifier(options: NotifierOptions): Promise<Notifier>
         await Promise.all(
           Array.from({ length: Math.min(concurrency, queue.length) }, async () => {
             for (let id = queue.shift(); id !== undefined && leading(client); id = queue.shift()) {
-              await deliver(client, id).catch((err: unknown) =>
+              await deliver(id, () => leading(client)).catch((err: unknown) =>
                 logger.warn({ err, messageId: id }, 'message delivery step failed; will retry'),
               );
             }
@@ -454,16 +399,20 @@ export async function startNotifier(options: NotifierOptions): Promise<Notifier>
     client.once('end', () => {
       if (leaderClient === client) void resign('leader connection closed');
     });
-    const cp = await client.query<{ position: string }>(
-      'SELECT position FROM notifications.checkpoint WHERE id = 1',
+    const cp = await client.query<{ position: string; notify_from: string }>(
+      'SELECT position, notify_from FROM notifications.checkpoint WHERE id = 1',
     );
     const after = Number(cp.rows[0]?.position ?? 0);
-    logger.info({ after, transport: transport.name }, 'notifier leading: queueing and sending messages');
+    const notifyFrom = Number(cp.rows[0]?.notify_from ?? 0);
+    logger.info(
+      { after, notifyFrom, transport: transport.name },
+      'notifier leading: queueing and sending messages (for events after notifyFrom)',
+    );
     subscription = subscribe(store, {
       after,
       types: eventTypes,
       logger,
-      handler: (events, checkpoint) => handleBatch(client, events, checkpoint),
+      handler: (events, checkpoint) => handleBatch(client, events, checkpoint, notifyFrom),
     });
     sender = sendLoop(client);
   };

@@ -1,5 +1,6 @@
 // The notifier's tables (schema `notifications` in the event store's database): its checkpoint in
-// the global log, who each user id is, which messages wait to be sent, and the local mailbox.
+// the global log and its horizon, who each user id is, which messages wait to be sent, and the
+// local mailbox. Needs the event store's schema (the horizon is read from it).
 import type pg from 'pg';
 
 /** Serialises this DDL between processes starting together (CREATE … IF NOT EXISTS races). */
@@ -9,9 +10,24 @@ const DDL = `
 CREATE SCHEMA IF NOT EXISTS notifications;
 CREATE TABLE IF NOT EXISTS notifications.checkpoint (
   id int PRIMARY KEY CHECK (id = 1),
-  position bigint NOT NULL
+  position bigint NOT NULL,
+  notify_from bigint NOT NULL DEFAULT 0
 );
-INSERT INTO notifications.checkpoint VALUES (1, 0) ON CONFLICT DO NOTHING;
+-- The horizon, notify_from: events at or below this position were in the log before the notifier
+-- first ran. They feed its directory only and never send an email, so that a notifier added to a
+-- shop with a history does not email its past. Recorded once, with the row. A row from before the
+-- horizon existed gets 0 (its notifier has read the log from the start, emailing as it went); the
+-- column is added only then, so that a start does not lock the table otherwise.
+DO $$
+BEGIN
+  IF NOT EXISTS (SELECT 1 FROM information_schema.columns WHERE table_schema = 'notifications'
+                    AND table_name = 'checkpoint' AND column_name = 'notify_from') THEN
+    ALTER TABLE notifications.checkpoint ADD COLUMN notify_from bigint NOT NULL DEFAULT 0;
+  END IF;
+END $$;
+INSERT INTO notifications.checkpoint (id, position, notify_from)
+SELECT 1, 0, coalesce(max(position_end), 0) FROM eventstore.runs
+ON CONFLICT DO NOTHING;
 -- user id → username (the user stream is user-<username>); no personal data here.
 CREATE TABLE IF NOT EXISTS notifications.recipients (
   user_id text PRIMARY KEY,

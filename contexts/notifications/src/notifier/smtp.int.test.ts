@@ -1,15 +1,21 @@
 // The notifier sending through a real SMTP server (smtp-server, started here): each message
 // arrives once with its own Message-ID; a failing server gets bounded retries, then the message is
-// abandoned; a server that recovers gets the message once.
+// abandoned; a server that recovers gets the message once; an attempt a dead sender left without
+// an outcome is not made again (the message is abandoned as undetermined, logged once).
 import assert from 'node:assert/strict';
 import type { AddressInfo } from 'node:net';
 import { after, before, describe, it } from 'node:test';
 import { SMTPServer } from 'smtp-server';
 import { EventStore } from '@optic-mart/eventstore';
 import { baseConfigSchema, createLogger, loadConfig, type LogLevel } from '@optic-mart/platform';
+import { createCommandHandler } from '@optic-mart/runtime';
 import { createTestDatabase, sleep, waitUntil, type TestDatabase } from '@optic-mart/testkit';
+import type { MessageQueuedData } from '../domain/message.js';
+import { messageIdFor } from '../message-ids.js';
+import { notificationsCommandRoutes } from '../routes.js';
 import { notifierConfigShape, notifierSettings } from './config.js';
 import { startNotifier } from './notifier.js';
+import { ensureNotificationsSchema } from './schema.js';
 
 const logger = createLogger({
   name: 'smtp-test',
@@ -131,6 +137,8 @@ describe('notifier over SMTP', () => {
     db = await createTestDatabase('notifier_smtp');
     store = new EventStore({ connectionString: db.url, logger });
     await store.start();
+    // The notifier's horizon (the log's head when its tables are first made) before any event.
+    await ensureNotificationsSchema(store.pool);
   });
   after(async () => {
     await store.close();
@@ -236,12 +244,102 @@ describe('notifier over SMTP', () => {
         assert.equal(all.filter((e) => e.stream_id === a.stream_id && e.type === 'MessageSent').length, 0);
       }
       assert.equal(smtp.received.length, 2);
-      const { rows } = await store.pool.query<{ n: string }>(
-        'SELECT count(*) AS n FROM notifications.pending',
-      );
-      assert.equal(rows[0]?.n, '0');
+      // Recorded abandoned first, taken off the pending list just after: wait for both.
+      await waitUntil('nothing left pending', async () => {
+        const { rows } = await store.pool.query('SELECT 1 FROM notifications.pending');
+        return rows.length === 0;
+      });
     } finally {
       await notifier.stop();
+      await smtp.close();
+    }
+  });
+
+  it('does not send again a message whose attempt was cut short: abandoned as undetermined, logged once', async () => {
+    const smtp = await startSmtp();
+    const lines: { msg?: string; messageId?: string; reason?: string }[] = [];
+    const watched = createLogger({
+      name: 'smtp-test',
+      level: 'warn',
+      destination: { write: (line: string) => void lines.push(JSON.parse(line) as (typeof lines)[number]) },
+    });
+    // What a notifier killed after handing the message to the server leaves: queued, attempt 1
+    // started, no outcome. The server may or may not have it; nobody can ask.
+    const handle = createCommandHandler({ store, routes: notificationsCommandRoutes, logger });
+    const messageId = messageIdFor('smtp-crash', 'order_shipped');
+    const queued: MessageQueuedData = {
+      messageId,
+      to: 'dora@example.com',
+      subject: 'Your order 14 is on its way',
+      text: 'Hello Dora,',
+      html: null,
+      template: 'order_shipped',
+      orderId: '14',
+      userId: '599',
+      triggeredBy: 'smtp-crash',
+    };
+    for (const [type, data] of [
+      ['QueueMessage', queued],
+      ['StartSend', { messageId, attempt: 1 }],
+    ] as const) {
+      const result = await handle({
+        commandId: `${messageId}:${type}`,
+        type,
+        aggregateId: `message-${messageId}`,
+        data,
+        metadata: { correlationId: messageId },
+      });
+      assert.ok(result.ok && result.events === 1, JSON.stringify(result));
+    }
+    const start = () =>
+      startNotifier({ store, logger: watched, smtpUrl: smtp.url, contendEveryMs: 50, retryBaseMs: 20 });
+    const stream = async () =>
+      (await store.readStream(`message-${messageId}`)).map((e) => ({
+        type: e.type,
+        data: e.data as Record<string, unknown>,
+      }));
+    try {
+      let notifier = await start();
+      try {
+        await waitUntil('the message abandoned', async () =>
+          (await stream()).some((e) => e.type === 'MessageAbandoned'),
+        );
+        await sleep(300);
+      } finally {
+        await notifier.stop();
+      }
+      // Once more from the start of the log: still nothing sent, nothing more recorded or logged.
+      await store.pool.query('UPDATE notifications.checkpoint SET position = 0');
+      notifier = await start();
+      try {
+        await waitUntil('leading', () => notifier.isLeader());
+        await sleep(500);
+      } finally {
+        await notifier.stop();
+      }
+      const events = await stream();
+      assert.deepEqual(
+        events.map((e) => e.type),
+        ['MessageQueued', 'MessageSendStarted', 'MessageAbandoned'],
+      );
+      const abandoned = events[2]!.data;
+      assert.equal(abandoned.undetermined, true);
+      assert.equal(abandoned.attempts, 1);
+      assert.match(
+        String(abandoned.error),
+        /attempt 1 was interrupted .* SMTP server cannot be asked .* never sent twice/,
+      );
+      assert.equal(smtp.received.filter((m) => m.messageId.includes(messageId)).length, 0);
+      const logged = lines.filter((l) => l.messageId === messageId);
+      assert.deepEqual(
+        logged.map((l) => l.msg),
+        ['message abandoned: whether it was delivered is unknown'],
+      );
+      const { rows } = await store.pool.query('SELECT 1 FROM notifications.pending WHERE message_id = $1', [
+        messageId,
+      ]);
+      assert.equal(rows.length, 0);
+    } finally {
       await smtp.close();
     }
   });

@@ -1,9 +1,10 @@
 // How a message leaves: SMTP through nodemailer, or the local mailbox. Both are told the message's
-// own Message-ID, the same on every attempt.
+// own Message-ID, the same on every attempt. Each also says what it can tell of an earlier attempt
+// whose outcome was never recorded (its sender stopped mid-send): the mailbox can look, SMTP cannot.
 import nodemailer from 'nodemailer';
 import type pg from 'pg';
 import type { MessageTransport } from '../domain/message.js';
-import { deliverToMailbox } from './mailbox.js';
+import { deliverToMailbox, inMailbox } from './mailbox.js';
 
 /** A message ready to leave. */
 export interface OutgoingMessage {
@@ -20,10 +21,18 @@ export interface OutgoingMessage {
   readonly template: string;
 }
 
+/** What became of an attempt that was started and whose outcome nobody recorded. */
+export type EarlierAttempt =
+  | { readonly outcome: 'delivered'; readonly providerMessageId: string }
+  | { readonly outcome: 'not_delivered' }
+  | { readonly outcome: 'unknown'; readonly reason: string };
+
 export interface Transport {
   readonly name: MessageTransport;
   /** Sends the message; resolves with the id the provider knows it by, throws when it was not sent. */
   send(message: OutgoingMessage): Promise<{ providerMessageId: string }>;
+  /** Whether an earlier, interrupted attempt delivered the message, as far as this transport can tell. */
+  earlierAttempt(message: OutgoingMessage): Promise<EarlierAttempt>;
   close(): Promise<void>;
 }
 
@@ -49,6 +58,13 @@ export function smtpTransport(url: string, options: { timeoutMs?: number } = {})
       });
       return { providerMessageId: String(info.messageId ?? message.smtpMessageId) };
     },
+    async earlierAttempt() {
+      // SMTP has no way to ask a server whether it accepted a message.
+      return {
+        outcome: 'unknown',
+        reason: 'an SMTP server cannot be asked whether it accepted a message',
+      };
+    },
     async close() {
       transporter.close();
     },
@@ -73,6 +89,11 @@ export function mailboxTransport(pool: pg.Pool): Transport {
         html: message.html,
       });
       return { providerMessageId: message.smtpMessageId };
+    },
+    async earlierAttempt(message) {
+      return (await inMailbox(pool, message.messageId))
+        ? { outcome: 'delivered', providerMessageId: message.smtpMessageId }
+        : { outcome: 'not_delivered' };
     },
     async close() {},
   };

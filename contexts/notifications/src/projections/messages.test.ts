@@ -36,20 +36,22 @@ const fold = (events: readonly ProjectedEvent[]): MessageView | null =>
 
 describe('messages projection', () => {
   it('keeps a message’s status, attempts and last error', () => {
-    const failed = event('MessageSendFailed', { messageId: '7', attempt: 1, error: '451 busy' }, 2);
+    const failed = event('MessageSendFailed', { messageId: '7', attempt: 1, error: '451 busy' }, 3);
     const sent = event(
       'MessageSent',
       { messageId: '7', transport: 'smtp', providerMessageId: '<message-7@localhost>', attempt: 2 },
-      3,
+      5,
     );
     assert.equal(messagesProjection.documentId(queued), '7');
-    const doc = fold([queued, failed, sent]);
+    const started = (attempt: number, version: number) =>
+      event('MessageSendStarted', { messageId: '7', attempt }, version);
+    const doc = fold([queued, started(1, 2), failed, started(2, 4), sent]);
     assert.ok(doc);
     assert.equal(doc.status, 'sent');
     assert.equal(doc.attempts, 2);
     assert.equal(doc.lastError, '451 busy');
     assert.equal(doc.transport, 'smtp');
-    assert.equal(doc.version, 3);
+    assert.equal(doc.version, 5);
     assert.equal(doc.sentAt, sent.recordedAt.toISOString());
     assert.deepEqual(messagesProjection.columns?.user_id?.value(doc), '3');
   });
@@ -60,5 +62,21 @@ describe('messages projection', () => {
     assert.equal(doc?.status, 'abandoned');
     assert.equal(doc?.to, null);
     assert.equal(doc?.text, null);
+  });
+
+  it('shows an attempt whose outcome is unknown as abandoned, with the reason', () => {
+    const doc = fold([
+      queued,
+      event('MessageSendStarted', { messageId: '7', attempt: 1 }, 2),
+      event(
+        'MessageAbandoned',
+        { messageId: '7', attempts: 1, error: 'attempt 1 was interrupted', undetermined: true },
+        3,
+      ),
+    ]);
+    assert.equal(doc?.status, 'abandoned');
+    assert.equal(doc?.attempts, 1);
+    assert.equal(doc?.lastError, 'attempt 1 was interrupted');
+    assert.equal(doc?.version, 3);
   });
 });

@@ -85,8 +85,21 @@ function apply(doc: MessageView | null, event: ProjectedEvent): MessageView | nu
           version: event.version,
         }
       );
+    case 'MessageSendStarted':
+      // An attempt under way: nothing a reader sees changes until its outcome is recorded.
+      return doc && { ...doc, updatedAt: at, version: event.version };
     case 'MessageAbandoned':
-      return doc && { ...doc, status: 'abandoned', updatedAt: at, version: event.version };
+      // Its error says why: the last failure's, or that the last attempt's outcome is unknown.
+      return (
+        doc && {
+          ...doc,
+          status: 'abandoned',
+          attempts: e.data.attempts,
+          lastError: e.data.error,
+          updatedAt: at,
+          version: event.version,
+        }
+      );
     default:
       return doc;
   }

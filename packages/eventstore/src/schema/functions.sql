@@ -7,10 +7,12 @@
 -- lock. Returns the number of events stamped.
 CREATE OR REPLACE FUNCTION eventstore.stamp_locked(p_limit int) RETURNS int
 LANGUAGE plpgsql
--- Runs while the sequencer lock is held: a JIT compile here (on a poor estimate) stalls everyone,
--- and so would a generic plan, which takes `seq > $1` for a third of the table and scans it all.
+-- Runs while the sequencer lock is held: a JIT compile here (on a poor estimate) stalls everyone.
+-- Its statements keep cached (generic) plans, as planning them anew on every call costs more than
+-- running them; so the candidates are looked for in a closed range of seqs (`BETWEEN`, which a
+-- generic plan takes for a sliver of the table), never an open `seq > $1` (taken for a third of it,
+-- and scanned and sorted whole).
 SET jit = off
-SET plan_cache_mode = force_custom_plan
 AS $$
 DECLARE
   v_fresh boolean;
@@ -22,6 +24,10 @@ DECLARE
   v_cand bigint[];
   v_n int;
   v_new_high bigint;
+  -- Every committed seq is at or below the sequence's last value read now: it was taken before its
+  -- transaction committed. (Seqs taken later are left for the next stamp; they are above every
+  -- candidate, so never taken for gaps.)
+  v_seq_last bigint := (SELECT last_value FROM eventstore.event_seq);
 BEGIN
   -- A transaction with no xid yet gets one younger than every xid of a transaction that could still
   -- fill a gap seen below (appenders take theirs before their seqs): only it may vouch for a gap's
@@ -41,14 +47,14 @@ BEGIN
 
   IF v_has_gaps THEN
     SELECT array_agg(seq ORDER BY seq) INTO v_cand FROM (
-      (SELECT seq FROM eventstore.events WHERE seq > v_high ORDER BY seq LIMIT p_limit)
+      (SELECT seq FROM eventstore.events WHERE seq BETWEEN v_high + 1 AND v_seq_last ORDER BY seq LIMIT p_limit)
       UNION ALL
       (SELECT g.seq FROM eventstore.gaps g
          CROSS JOIN LATERAL (SELECT 1 FROM eventstore.events e WHERE e.seq = g.seq LIMIT 1) visible)
     ) c;
   ELSE
     SELECT array_agg(seq ORDER BY seq) INTO v_cand
-      FROM (SELECT seq FROM eventstore.events WHERE seq > v_high ORDER BY seq LIMIT p_limit) c;
+      FROM (SELECT seq FROM eventstore.events WHERE seq BETWEEN v_high + 1 AND v_seq_last ORDER BY seq LIMIT p_limit) c;
   END IF;
   v_n := coalesce(cardinality(v_cand), 0);
 
@@ -92,11 +98,25 @@ BEGIN
   RETURN v_n;
 END $$;
 
+-- A transaction that only stamps need not wait for its commit to reach the disk (and holding the
+-- sequencer lock through that wait would serialise every stamper on the disk's flush time). Losing
+-- such a stamp in a crash changes nothing: WAL is flushed in order, so had any transaction committed
+-- durably after it, the stamp would be on disk too; a stamp lost is therefore one after which nothing
+-- committed, and stamping again after recovery sees the very same committed seqs and gaps and gives
+-- every event the same position. (Appends that stamp in their own transaction commit durably, as
+-- their events must.) Lasts until the end of the calling transaction.
+CREATE OR REPLACE FUNCTION eventstore.stamp_without_flush_wait() RETURNS void
+LANGUAGE sql AS $$
+  SELECT set_config('synchronous_commit', 'off', true)
+    WHERE pg_current_xact_id_if_assigned() IS NULL;
+$$;
+
 -- Stamp everything visible now; safe to call from anywhere at any time (the sweeper does).
 -- Returns the last position assigned.
 CREATE OR REPLACE FUNCTION eventstore.stamp(p_limit int DEFAULT 100000) RETURNS bigint
 LANGUAGE plpgsql AS $$
 BEGIN
+  PERFORM eventstore.stamp_without_flush_wait();
   PERFORM pg_advisory_xact_lock(7245301, 1);
   LOOP
     EXIT WHEN eventstore.stamp_locked(p_limit) < p_limit;
@@ -175,6 +195,7 @@ END $$;
 CREATE OR REPLACE FUNCTION eventstore.locate(p_seqs bigint[]) RETURNS TABLE (seq bigint, "position" bigint)
 LANGUAGE plpgsql AS $$
 BEGIN
+  PERFORM eventstore.stamp_without_flush_wait();
   PERFORM pg_advisory_xact_lock(7245301, 1);
   LOOP
     EXIT WHEN eventstore.stamp_locked(100000) < 100000;
@@ -211,12 +232,19 @@ DECLARE
   v_cur bigint;
   v_first bigint;
   v_max_seq bigint;
+  v_deleted boolean;
 BEGIN
-  IF EXISTS (SELECT 1 FROM eventstore.streams s WHERE s.stream_id = p_stream AND s.deleted_at IS NOT NULL) THEN
+  -- One statement (each costs a round of the executor): whether the stream is deleted, its version,
+  -- and an xid for this transaction. The sequencer forgets a gap only once every xid older than it
+  -- has ended, so this transaction must hold an xid before it takes a seq.
+  SELECT (SELECT s.deleted_at IS NOT NULL FROM eventstore.streams s WHERE s.stream_id = p_stream),
+         (SELECT coalesce(max(e.version), 0) FROM eventstore.events e WHERE e.stream_id = p_stream)
+    INTO v_deleted, v_cur
+    FROM pg_current_xact_id() AS xid;
+  IF v_deleted THEN
     status := 'stream_deleted';
     RETURN;
   END IF;
-  SELECT coalesce(max(e.version), 0) INTO v_cur FROM eventstore.events e WHERE e.stream_id = p_stream;
   v_first := CASE WHEN p_expected > 0 THEN p_expected WHEN p_expected = -1 THEN 1 ELSE v_cur + 1 END;
   IF v_first <> v_cur + 1 OR (p_expected = 0 AND EXISTS (SELECT 1 FROM eventstore.events e WHERE e.id = p_ids[1])) THEN
     SELECT o.status, o.version, o."position" INTO status, version, "position"
@@ -224,9 +252,6 @@ BEGIN
     RETURN;
   END IF;
 
-  -- The sequencer forgets a gap only once every xid older than it has ended, so this transaction
-  -- must hold an xid before it takes a seq.
-  PERFORM pg_current_xact_id();
   WITH ins AS (
     INSERT INTO eventstore.events AS e (seq, stream_id, version, id, type, schema_version, data, metadata)
     SELECT nextval('eventstore.event_seq'), p_stream, v_first + u.ord - 1, u.id, u.type, u.sv,
@@ -238,13 +263,12 @@ BEGIN
     ON CONFLICT DO NOTHING
     RETURNING e.seq
   )
-  SELECT array_agg(ins.seq) INTO seqs FROM ins;
+  SELECT array_agg(ins.seq), max(ins.seq) INTO seqs, v_max_seq FROM ins;
   IF coalesce(cardinality(seqs), 0) <> v_n THEN
     RAISE EXCEPTION USING ERRCODE = 'OM409', MESSAGE = 'append conflict';
   END IF;
   status := 'ok';
   version := v_first + v_n - 1;
-  v_max_seq := (SELECT max(x) FROM unnest(seqs) x);
   -- Uncontended: stamp in this same transaction. Contended: leave it to the stamper of the moment.
   -- Only when the caller says this append is its transaction's one statement: the lock is held
   -- until commit, and a longer transaction would hold up every other appender's position with it.

@@ -4,11 +4,12 @@
 // in ONE atomic append. When a price changed it appends only CartRepriced (the cart now shows the
 // new prices): the sender sees no order stream among the result's streams, and answers
 // price_changed.
-import { Ajv, type ValidateFunction } from 'ajv';
 import type { ErrorCode } from '@optic-mart/platform';
 import {
   DomainError,
   aggregateStep,
+  commandValidator,
+  streamIds,
   type AggregateLoad,
   type AggregateStep,
   type CommandInput,
@@ -42,53 +43,38 @@ import {
 // Every code the decider throws must be a line of the platform's error table.
 const _cartErrorCodes: readonly ErrorCode[] = cartErrorCodes;
 
-const CART_PREFIX = 'cart-';
-const idPattern = new RegExp(idSchema.pattern);
+const cartStreams = streamIds({
+  name: 'a cart',
+  prefix: 'cart-',
+  idName: 'userId',
+  id: idSchema,
+  brand: UserId,
+});
 
 /** The stream of a user's cart: `cart-<userId>`. */
-export const cartStreamId = (userId: string): string => CART_PREFIX + userId;
+export const cartStreamId = cartStreams.streamId;
 
 /** The user id of a cart stream id, or null when it is not one. */
-export function cartUserOf(streamId: string): UserId | null {
-  if (!streamId.startsWith(CART_PREFIX)) return null;
-  const id = streamId.slice(CART_PREFIX.length);
-  return id.length <= idSchema.maxLength && idPattern.test(id) ? UserId(id) : null;
-}
+export const cartUserOf = cartStreams.idOf;
 
 /** Snapshots of carts: bump schemaVersion when CartState's shape changes. */
 export const cartSnapshot = { type: 'cart', schemaVersion: 1 } as const;
 
 type CartCommandType = keyof typeof cartCommandSchemas;
 
-const ajv = new Ajv({ allErrors: true, strict: false, useDefaults: true });
-const validators = Object.fromEntries(
-  Object.entries(cartCommandSchemas).map(([type, schema]) => [type, ajv.compile(schema)]),
-) as Record<CartCommandType, ValidateFunction>;
+const cartCommands = commandValidator<CartCommandType>(cartCommandSchemas, { useDefaults: true });
 
 /**
  * The command's user and checked data. Only the cart's owner sends commands to it: a command
  * sent on behalf of someone else is refused as forbidden.
  */
 function parse<Data>(command: CommandInput, type: CartCommandType): { userId: UserId; data: Data } {
-  const userId = cartUserOf(command.aggregateId);
-  if (userId === null) {
-    throw new DomainError(
-      'validation_failed',
-      `${command.aggregateId} is not a cart stream id (cart-<userId>)`,
-    );
-  }
+  const userId = cartStreams.requireIdOf(command.aggregateId);
   if (command.metadata.userId !== userId) {
     throw new DomainError('forbidden', `only user ${userId} changes cart ${command.aggregateId}`);
   }
-  const data = structuredClone(command.data);
-  const validate = validators[type];
-  if (!validate(data)) {
-    const problems = (validate.errors ?? []).map(
-      (e) => `${e.instancePath || '(body)'} ${e.message ?? e.keyword}`,
-    );
-    throw new DomainError('validation_failed', `Invalid ${type}: ${problems.join('; ')}.`);
-  }
-  return { userId, data: data as Data };
+  const { data } = cartCommands.check<Data>(type, command.data);
+  return { userId, data };
 }
 
 const cartLoad = (streamId: string): AggregateLoad => ({

@@ -1,8 +1,14 @@
 // The command routes of products (`product-<sku>`) and reviews (`review-<sku>-<userId>`) for the
 // runtime's command handler; routes.ts joins them into the catalog's table.
-import { Ajv, type ValidateFunction } from 'ajv';
 import type { ErrorCode } from '@optic-mart/platform';
-import { DomainError, type CommandInput, type CommandRoute, type CommandRoutes } from '@optic-mart/runtime';
+import {
+  DomainError,
+  commandValidator,
+  streamIds,
+  type CommandInput,
+  type CommandRoute,
+  type CommandRoutes,
+} from '@optic-mart/runtime';
 import { productCommandSchemas, reviewCommandSchemas, skuSchema, userIdSchema } from './product-commands.js';
 import {
   Sku,
@@ -25,23 +31,25 @@ import {
 const _productErrorCodes: readonly ErrorCode[] = productErrorCodes;
 const _reviewErrorCodes: readonly ErrorCode[] = reviewErrorCodes;
 
-const PRODUCT_PREFIX = 'product-';
+const productStreams = streamIds({
+  name: 'a product',
+  prefix: 'product-',
+  idName: 'sku',
+  id: skuSchema,
+  brand: Sku,
+});
 const REVIEW_PREFIX = 'review-';
 const skuPattern = new RegExp(skuSchema.pattern);
 const userIdPattern = new RegExp(userIdSchema.pattern);
 
 /** The stream of a product: `product-<sku>`. */
-export const productStreamId = (sku: string): string => PRODUCT_PREFIX + sku;
+export const productStreamId = productStreams.streamId;
 
 /** The stream of a user's review of a product: `review-<sku>-<userId>`. */
 export const reviewStreamId = (sku: string, userId: string): string => `${REVIEW_PREFIX}${sku}-${userId}`;
 
 /** The SKU of a product stream id, or null when it is not one. */
-export function skuOf(streamId: string): Sku | null {
-  if (!streamId.startsWith(PRODUCT_PREFIX)) return null;
-  const sku = streamId.slice(PRODUCT_PREFIX.length);
-  return skuPattern.test(sku) ? Sku(sku) : null;
-}
+export const skuOf = productStreams.idOf;
 
 /** The SKU and author of a review stream id, or null when it is not one. */
 export function reviewRefOf(streamId: string): ReviewRef | null {
@@ -54,42 +62,13 @@ export function reviewRefOf(streamId: string): ReviewRef | null {
   return dash > 0 && skuPattern.test(sku) && userIdPattern.test(userId) ? { sku: Sku(sku), userId } : null;
 }
 
-// The gateway validates bodies already; commands also come from sagas and scripts, and an event
-// written from a bad one would stay in the store for good.
-const ajv = new Ajv({ allErrors: true, strict: true });
-const compileAll = <T extends string>(schemas: Record<T, object>) =>
-  Object.fromEntries(Object.entries(schemas).map(([type, s]) => [type, ajv.compile(s as object)])) as Record<
-    T,
-    ValidateFunction
-  >;
-const productValidators = compileAll(productCommandSchemas);
-const reviewValidators = compileAll(reviewCommandSchemas);
-
-function validData<T extends string>(
-  validators: Record<T, ValidateFunction>,
-  type: string,
-  data: unknown,
-): asserts type is T {
-  if (!Object.hasOwn(validators, type)) throw new DomainError('bad_request', `${type} is not a command here`);
-  const validate = validators[type as T];
-  if (!validate(data)) {
-    const problems = (validate.errors ?? []).map(
-      (e) => `${e.instancePath || '(body)'} ${e.message ?? e.keyword}`,
-    );
-    throw new DomainError('validation_failed', `Invalid ${type}: ${problems.join('; ')}.`);
-  }
-}
+const productCommands = commandValidator(productCommandSchemas);
+const reviewCommands = commandValidator(reviewCommandSchemas);
 
 function toProductCommand(command: CommandInput): ProductCommand {
-  const sku = skuOf(command.aggregateId);
-  if (sku === null) {
-    throw new DomainError(
-      'validation_failed',
-      `${command.aggregateId} is not a product stream id (product-<sku>)`,
-    );
-  }
-  validData(productValidators, command.type, command.data);
-  return { type: command.type, data: { ...(command.data as object), sku } } as ProductCommand;
+  const sku = productStreams.requireIdOf(command.aggregateId);
+  const { type, data } = productCommands.check<object>(command.type, command.data);
+  return { type, data: { ...data, sku } } as ProductCommand;
 }
 
 function toReviewCommand(command: CommandInput): ReviewCommand {
@@ -100,10 +79,9 @@ function toReviewCommand(command: CommandInput): ReviewCommand {
       `${command.aggregateId} is not a review stream id (review-<sku>-<userId>)`,
     );
   }
-  validData(reviewValidators, command.type, command.data);
-  if (command.type === 'DeleteReview') return { type: command.type, data: ref };
-  const { rating, text } = command.data as { rating: number; text?: string };
-  return { type: command.type, data: { ...ref, rating, text: text ?? '' } };
+  const { type, data } = reviewCommands.check<{ rating: number; text?: string }>(command.type, command.data);
+  if (type === 'DeleteReview') return { type, data: ref };
+  return { type, data: { ...ref, rating: data.rating, text: data.text ?? '' } };
 }
 
 /** One Product aggregate per `product-<sku>` stream. */

@@ -1,8 +1,12 @@
 // The catalog's command routes for the runtime's command handler.
-import { Ajv, type ValidateFunction } from 'ajv';
-import addFormatsPlugin from 'ajv-formats';
 import type { ErrorCode } from '@optic-mart/platform';
-import { DomainError, type CommandInput, type CommandRoute, type CommandRoutes } from '@optic-mart/runtime';
+import {
+  commandValidator,
+  streamIds,
+  type CommandInput,
+  type CommandRoute,
+  type CommandRoutes,
+} from '@optic-mart/runtime';
 import { idSchema, petCommandSchemas } from './commands.js';
 import { productCommandRoutes } from './product-routes.js';
 import { PetId } from './domain/ids.js';
@@ -19,48 +23,23 @@ import {
 // outside the domain, which may not import the platform).
 const _petErrorCodes: readonly ErrorCode[] = petErrorCodes;
 
-// ajv-formats is CommonJS; its default export arrives wrapped under ESM interop.
-const addFormats = addFormatsPlugin as unknown as (ajv: Ajv) => Ajv;
-
-const PET_PREFIX = 'pet-';
+const petStreams = streamIds({ name: 'a pet', prefix: 'pet-', idName: 'id', id: idSchema, brand: PetId });
 
 /** The stream of a pet: `pet-<id>`. */
-export const petStreamId = (id: string): string => PET_PREFIX + id;
-
-const idPattern = new RegExp(idSchema.pattern);
+export const petStreamId = petStreams.streamId;
 
 /** The pet id of a pet stream id, or null when it is not one. */
-export function petIdOf(streamId: string): PetId | null {
-  if (!streamId.startsWith(PET_PREFIX)) return null;
-  const id = streamId.slice(PET_PREFIX.length);
-  return id.length <= idSchema.maxLength && idPattern.test(id) ? PetId(id) : null;
-}
+export const petIdOf = petStreams.idOf;
 
-// The gateway validates bodies already; commands also come from sagas and scripts, and an event
-// written from a bad one would stay in the store for good.
-const ajv = new Ajv({ allErrors: true, strict: true });
-addFormats(ajv);
-const validators = Object.fromEntries(
-  Object.entries(petCommandSchemas).map(([type, schema]) => [type, ajv.compile(schema)]),
-) as Record<PetCommandType, ValidateFunction>;
-
-const isPetCommandType = (type: string): type is PetCommandType => Object.hasOwn(petCommandSchemas, type);
+const petCommands = commandValidator<PetCommandType>(petCommandSchemas, {
+  formats: true,
+  unknownType: 'a pet command',
+});
 
 function toPetCommand(command: CommandInput): PetCommand {
-  const petId = petIdOf(command.aggregateId);
-  if (petId === null) {
-    throw new DomainError('validation_failed', `${command.aggregateId} is not a pet stream id (pet-<id>)`);
-  }
-  const { type } = command;
-  if (!isPetCommandType(type)) throw new DomainError('bad_request', `${type} is not a pet command`);
-  const validate = validators[type];
-  if (!validate(command.data)) {
-    const problems = (validate.errors ?? []).map(
-      (e) => `${e.instancePath || '(body)'} ${e.message ?? e.keyword}`,
-    );
-    throw new DomainError('validation_failed', `Invalid ${type}: ${problems.join('; ')}.`);
-  }
-  return { type, data: { ...(command.data as object), petId } } as PetCommand;
+  const petId = petStreams.requireIdOf(command.aggregateId);
+  const { type, data } = petCommands.check<object>(command.type, command.data);
+  return { type, data: { ...data, petId } } as PetCommand;
 }
 
 /** The route of every pet command: one Pet aggregate per `pet-<id>` stream. */

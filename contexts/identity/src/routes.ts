@@ -1,9 +1,13 @@
 // The identity context's command routes for the runtime's command handler.
-import { Ajv, type ValidateFunction } from 'ajv';
-import addFormatsPlugin from 'ajv-formats';
 import type { NewEvent } from '@optic-mart/eventstore';
 import type { ErrorCode } from '@optic-mart/platform';
-import { DomainError, type CommandInput, type CommandRoute, type CommandRoutes } from '@optic-mart/runtime';
+import {
+  commandValidator,
+  streamIds,
+  type CommandInput,
+  type CommandRoute,
+  type CommandRoutes,
+} from '@optic-mart/runtime';
 import { userCommandSchemas, usernameSchema } from './commands.js';
 import {
   Username,
@@ -20,58 +24,34 @@ import {
 // outside the domain, which may not import the platform).
 const _userErrorCodes: readonly ErrorCode[] = userErrorCodes;
 
-// ajv-formats is CommonJS; its default export arrives wrapped under ESM interop.
-const addFormats = addFormatsPlugin as unknown as (ajv: Ajv) => Ajv;
-
-const USER_PREFIX = 'user-';
+const userStreams = streamIds({
+  name: 'a user',
+  prefix: 'user-',
+  idName: 'username',
+  id: usernameSchema,
+  brand: Username,
+});
 
 /** The stream of a user: `user-<username>`. */
-export const userStreamId = (username: string): string => USER_PREFIX + username;
-
-const usernamePattern = new RegExp(usernameSchema.pattern);
+export const userStreamId = userStreams.streamId;
 
 /** Whether a string is a valid username. */
-export const isUsername = (value: string): boolean =>
-  value.length >= usernameSchema.minLength &&
-  value.length <= usernameSchema.maxLength &&
-  usernamePattern.test(value);
+export const isUsername = userStreams.isId;
 
 /** The username of a user stream id, or null when it is not one. */
-export function usernameOf(streamId: string): Username | null {
-  if (!streamId.startsWith(USER_PREFIX)) return null;
-  const name = streamId.slice(USER_PREFIX.length);
-  return isUsername(name) ? Username(name) : null;
-}
+export const usernameOf = userStreams.idOf;
 
-// The gateway validates its bodies already; commands also come from scripts and the bootstrap,
-// and an event written from a bad one would stay in the store for good.
-const ajv = new Ajv({ allErrors: true, strict: true });
-addFormats(ajv);
-const validators = Object.fromEntries(
-  Object.entries(userCommandSchemas).map(([type, schema]) => [type, ajv.compile(schema)]),
-) as Record<UserCommandType, ValidateFunction>;
-
-const isUserCommandType = (type: string): type is UserCommandType => Object.hasOwn(userCommandSchemas, type);
+const userCommands = commandValidator<UserCommandType>(userCommandSchemas, {
+  formats: true,
+  unknownType: 'a user command',
+});
 
 function toUserCommand(command: CommandInput): UserCommand {
-  const username = usernameOf(command.aggregateId);
-  if (username === null) {
-    throw new DomainError(
-      'validation_failed',
-      `${command.aggregateId} is not a user stream id (user-<username>)`,
-    );
-  }
-  const { type } = command;
-  if (!isUserCommandType(type)) throw new DomainError('bad_request', `${type} is not a user command`);
-  const validate = validators[type];
-  // A copy: Ajv fills in defaults, and the envelope is not ours to change.
-  const data = { ...(command.data as object) } as Record<string, unknown>;
-  if (!validate(data)) {
-    const problems = (validate.errors ?? []).map(
-      (e) => `${e.instancePath || '(body)'} ${e.message ?? e.keyword}`,
-    );
-    throw new DomainError('validation_failed', `Invalid ${type}: ${problems.join('; ')}.`);
-  }
+  const username = userStreams.requireIdOf(command.aggregateId);
+  // A copy (an absent body reads as an empty one): the envelope is not ours to change.
+  const { type, data } = userCommands.check<Record<string, unknown>>(command.type, {
+    ...(command.data as object),
+  });
   if (type === 'UpdateUser') {
     const { username: requestedUsername, ...rest } = data;
     const update = { ...rest, username, ...(typeof requestedUsername === 'string' && { requestedUsername }) };

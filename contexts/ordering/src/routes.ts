@@ -1,12 +1,12 @@
 // The ordering context's command routes. Placing, approving and cancelling an order decide on the
 // order and on each of its pets and stocks, and append all of it in one atomic append (the
 // runtime's multi-stream routes): of many orders for one pet, exactly one is placed.
-import { Ajv, type ValidateFunction } from 'ajv';
-import addFormatsPlugin from 'ajv-formats';
 import type { ErrorCode } from '@optic-mart/platform';
 import {
   DomainError,
   aggregateStep,
+  commandValidator,
+  streamIds,
   type AggregateLoad,
   type AggregateStep,
   type CommandInput,
@@ -47,46 +47,30 @@ import {
 // Every code the decider throws must be a line of the platform's error table.
 const _orderErrorCodes: readonly ErrorCode[] = orderErrorCodes;
 
-// ajv-formats is CommonJS; its default export arrives wrapped under ESM interop.
-const addFormats = addFormatsPlugin as unknown as (ajv: Ajv) => Ajv;
-
-const ORDER_PREFIX = 'order-';
-const idPattern = new RegExp(idSchema.pattern);
+const orderStreams = streamIds({
+  name: 'an order',
+  prefix: 'order-',
+  idName: 'id',
+  id: idSchema,
+  brand: OrderId,
+});
 
 /** The stream of an order: `order-<id>`. */
-export const orderStreamId = (id: string): string => ORDER_PREFIX + id;
+export const orderStreamId = orderStreams.streamId;
 
 /** The order id of an order stream id, or null when it is not one. */
-export function orderIdOf(streamId: string): OrderId | null {
-  if (!streamId.startsWith(ORDER_PREFIX)) return null;
-  const id = streamId.slice(ORDER_PREFIX.length);
-  return id.length <= idSchema.maxLength && idPattern.test(id) ? OrderId(id) : null;
-}
+export const orderIdOf = orderStreams.idOf;
 
-const ajv = new Ajv({ allErrors: true, strict: true, useDefaults: true });
-addFormats(ajv);
-const validators = Object.fromEntries(
-  Object.entries(orderCommandSchemas).map(([type, schema]) => [type, ajv.compile(schema)]),
-) as Record<OrderCommandType, ValidateFunction>;
+const orderCommands = commandValidator<OrderCommandType>(orderCommandSchemas, {
+  useDefaults: true,
+  formats: true,
+});
 
 /** The command's order id and checked data. */
 function parse<Data>(command: CommandInput, type: OrderCommandType): { orderId: OrderId; data: Data } {
-  const orderId = orderIdOf(command.aggregateId);
-  if (orderId === null) {
-    throw new DomainError(
-      'validation_failed',
-      `${command.aggregateId} is not an order stream id (order-<id>)`,
-    );
-  }
-  const data = structuredClone(command.data);
-  const validate = validators[type];
-  if (!validate(data)) {
-    const problems = (validate.errors ?? []).map(
-      (e) => `${e.instancePath || '(body)'} ${e.message ?? e.keyword}`,
-    );
-    throw new DomainError('validation_failed', `Invalid ${type}: ${problems.join('; ')}.`);
-  }
-  return { orderId, data: data as Data };
+  const orderId = orderStreams.requireIdOf(command.aggregateId);
+  const { data } = orderCommands.check<Data>(type, command.data);
+  return { orderId, data };
 }
 
 /** Who sends the command: orders belong to a user, so there must be one. */

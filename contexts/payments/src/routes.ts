@@ -1,7 +1,12 @@
 // The payments context's command routes: each command addresses one payment, `payment-<orderId>`.
-import { Ajv, type ValidateFunction } from 'ajv';
 import type { ErrorCode } from '@optic-mart/platform';
-import { DomainError, type CommandInput, type CommandRoute, type CommandRoutes } from '@optic-mart/runtime';
+import {
+  commandValidator,
+  streamIds,
+  type CommandInput,
+  type CommandRoute,
+  type CommandRoutes,
+} from '@optic-mart/runtime';
 import { idSchema } from '@optic-mart/catalog';
 import { paymentCommandSchemas } from './commands.js';
 import {
@@ -16,41 +21,20 @@ import {
 // Every code the decider throws must be a line of the platform's error table.
 const _paymentErrorCodes: readonly ErrorCode[] = paymentErrorCodes;
 
-const PAYMENT_PREFIX = 'payment-';
-const idPattern = new RegExp(idSchema.pattern);
+const paymentStreams = streamIds({ name: 'a payment', prefix: 'payment-', idName: 'orderId', id: idSchema });
 
 /** The stream of an order's payment: `payment-<orderId>`. */
-export const paymentStreamId = (orderId: string): string => PAYMENT_PREFIX + orderId;
+export const paymentStreamId = paymentStreams.streamId;
 
 /** The order id of a payment stream id, or null when it is not one. */
-export function paymentOrderIdOf(streamId: string): string | null {
-  if (!streamId.startsWith(PAYMENT_PREFIX)) return null;
-  const id = streamId.slice(PAYMENT_PREFIX.length);
-  return id.length <= idSchema.maxLength && idPattern.test(id) ? id : null;
-}
+export const paymentOrderIdOf = paymentStreams.idOf;
 
-const ajv = new Ajv({ allErrors: true, strict: true, useDefaults: true });
-const validators = Object.fromEntries(
-  Object.entries(paymentCommandSchemas).map(([type, schema]) => [type, ajv.compile(schema)]),
-) as Record<PaymentCommandType, ValidateFunction>;
+const paymentCommands = commandValidator<PaymentCommandType>(paymentCommandSchemas, { useDefaults: true });
 
 function parse<Data>(command: CommandInput, type: PaymentCommandType): Data & { orderId: string } {
-  const orderId = paymentOrderIdOf(command.aggregateId);
-  if (orderId === null) {
-    throw new DomainError(
-      'validation_failed',
-      `${command.aggregateId} is not a payment stream id (payment-<orderId>)`,
-    );
-  }
-  const data = structuredClone(command.data);
-  const validate = validators[type];
-  if (!validate(data)) {
-    const problems = (validate.errors ?? []).map(
-      (e) => `${e.instancePath || '(body)'} ${e.message ?? e.keyword}`,
-    );
-    throw new DomainError('validation_failed', `Invalid ${type}: ${problems.join('; ')}.`);
-  }
-  return { ...(data as Data), orderId };
+  const orderId = paymentStreams.requireIdOf(command.aggregateId);
+  const { data } = paymentCommands.check<Data>(type, command.data);
+  return { ...data, orderId };
 }
 
 /** Snapshots of payments: bump schemaVersion when PaymentState's shape changes. */

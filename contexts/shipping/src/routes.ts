@@ -1,11 +1,12 @@
 // The shipping context's command routes. Creating a shipment reads its order (it must be paid; the
 // address defaults to the order's); marking it shipped or delivered appends the order's
 // OrderShipped / OrderDelivered with the shipment's event, in one atomic append.
-import { Ajv, type ValidateFunction } from 'ajv';
 import type { ErrorCode } from '@optic-mart/platform';
 import {
   DomainError,
   aggregateStep,
+  commandValidator,
+  streamIds,
   type AggregateLoad,
   type AggregateStep,
   type CommandInput,
@@ -36,18 +37,19 @@ import {
 // Every code the decider throws must be a line of the platform's error table.
 const _shipmentErrorCodes: readonly ErrorCode[] = shipmentErrorCodes;
 
-const SHIPMENT_PREFIX = 'shipment-';
-const idPattern = new RegExp(idSchema.pattern);
+const shipmentStreams = streamIds({
+  name: 'a shipment',
+  prefix: 'shipment-',
+  idName: 'orderId',
+  id: idSchema,
+  brand: OrderId,
+});
 
 /** The stream of an order's shipment: `shipment-<orderId>`. */
-export const shipmentStreamId = (orderId: string): string => SHIPMENT_PREFIX + orderId;
+export const shipmentStreamId = shipmentStreams.streamId;
 
 /** The order id of a shipment stream id, or null when it is not one. */
-export function shipmentOrderIdOf(streamId: string): OrderId | null {
-  if (!streamId.startsWith(SHIPMENT_PREFIX)) return null;
-  const id = streamId.slice(SHIPMENT_PREFIX.length);
-  return id.length <= idSchema.maxLength && idPattern.test(id) ? OrderId(id) : null;
-}
+export const shipmentOrderIdOf = shipmentStreams.idOf;
 
 /** Snapshots of shipments: bump schemaVersion when ShipmentState's shape changes. */
 export const shipmentSnapshot = { type: 'shipment', schemaVersion: 1 } as const;
@@ -71,27 +73,11 @@ export const shipmentCommandSchemas = {
   },
 } as const satisfies Record<ShipmentCommandType, object>;
 
-const ajv = new Ajv({ allErrors: true, strict: true, useDefaults: true });
-const validators = Object.fromEntries(
-  Object.entries(shipmentCommandSchemas).map(([type, schema]) => [type, ajv.compile(schema)]),
-) as Record<ShipmentCommandType, ValidateFunction>;
+const shipmentCommands = commandValidator<ShipmentCommandType>(shipmentCommandSchemas, { useDefaults: true });
 
 function parse<Data>(command: CommandInput, type: ShipmentCommandType): { orderId: OrderId; data: Data } {
-  const orderId = shipmentOrderIdOf(command.aggregateId);
-  if (orderId === null) {
-    throw new DomainError(
-      'validation_failed',
-      `${command.aggregateId} is not a shipment stream id (shipment-<orderId>)`,
-    );
-  }
-  const data = structuredClone(command.data ?? {});
-  const validate = validators[type];
-  if (!validate(data)) {
-    const problems = (validate.errors ?? []).map(
-      (e) => `${e.instancePath || '(body)'} ${e.message ?? e.keyword}`,
-    );
-    throw new DomainError('validation_failed', `Invalid ${type}: ${problems.join('; ')}.`);
-  }
+  const orderId = shipmentStreams.requireIdOf(command.aggregateId);
+  const { data } = shipmentCommands.check<Data>(type, command.data ?? {});
   const named = (data as { orderId?: string }).orderId;
   if (named !== undefined && named !== orderId) {
     throw new DomainError(
@@ -99,7 +85,7 @@ function parse<Data>(command: CommandInput, type: ShipmentCommandType): { orderI
       `Invalid ${type}: orderId ${named} is not the stream's ${orderId}.`,
     );
   }
-  return { orderId, data: data as Data };
+  return { orderId, data };
 }
 
 const shipmentLoad = (streamId: string): AggregateLoad => ({

@@ -23,6 +23,16 @@ export type {
   StreamOutcome,
 } from './command-handler.js';
 export type { BackoffOptions } from './backoff.js';
+// A command's stream id and data, checked alike in every context.
+export { commandValidator, streamIds } from './command-input.js';
+export type {
+  CheckedCommand,
+  CommandValidator,
+  CommandValidatorOptions,
+  IdSchema,
+  StreamIds,
+  StreamIdsOptions,
+} from './command-input.js';
 export { COMMAND_EVENT_NAMESPACE, eventIdFor, uuidV5 } from './event-ids.js';
 export type {
   ColumnDefinition,

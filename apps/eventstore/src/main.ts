@@ -1,7 +1,6 @@
 // The eventstore role: the event store's REST API (seed 000) on EVENTSTORE_PORT (8081).
-import { pathToFileURL } from 'node:url';
 import { connectMessagingFrom } from '@optic-mart/messaging';
-import { createLogger, createMetricsRegistry, createShutdown, type Env } from '@optic-mart/platform';
+import { createLogger, createMetricsRegistry, runRoleIfMain, type Env } from '@optic-mart/platform';
 import { buildEventStoreApp } from './app.js';
 import { loadEventStoreConfig } from './config.js';
 import { startRelay } from './relay.js';
@@ -35,8 +34,4 @@ export async function start(env?: Env): Promise<{ url: string; stop(): Promise<v
   };
 }
 
-if (import.meta.url === pathToFileURL(process.argv[1] ?? '').href) {
-  const role = await start();
-  const shutdown = createShutdown({ logger: createLogger({ name: 'eventstore' }) });
-  shutdown.onShutdown('eventstore', () => role.stop());
-}
+await runRoleIfMain(import.meta.url, 'eventstore', start);

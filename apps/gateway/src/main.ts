@@ -1,7 +1,6 @@
 // The gateway role: the single public entry point (seed 000's service manager, 001's Prism API).
-import { pathToFileURL } from 'node:url';
 import { connectMessagingFrom } from '@optic-mart/messaging';
-import { createLogger, createMetricsRegistry, createShutdown, type Env } from '@optic-mart/platform';
+import { createLogger, createMetricsRegistry, runRoleIfMain, type Env } from '@optic-mart/platform';
 import { buildGatewayApp } from './app.js';
 import { loadGatewayConfig } from './config.js';
 
@@ -24,8 +23,4 @@ export async function start(env?: Env): Promise<{ url: string; stop(): Promise<v
   };
 }
 
-if (import.meta.url === pathToFileURL(process.argv[1] ?? '').href) {
-  const role = await start();
-  const shutdown = createShutdown({ logger: createLogger({ name: 'gateway' }) });
-  shutdown.onShutdown('gateway', () => role.stop());
-}
+await runRoleIfMain(import.meta.url, 'gateway', start);

@@ -1,12 +1,12 @@
 // The payment-provider role: a stand-in for an external payment service provider (DESIGN.md §3),
 // with its own ledger (schema `psp`) and HTTP API on PAYMENT_PROVIDER_PORT (8090).
-import { pathToFileURL } from 'node:url';
 import pg from 'pg';
 import {
   createHttpServer,
   createLogger,
   createMetricsRegistry,
-  createShutdown,
+  databaseReadiness,
+  runRoleIfMain,
   type Env,
   type HttpServer,
 } from '@optic-mart/platform';
@@ -30,7 +30,7 @@ export async function start(
   const app = createHttpServer({
     logger,
     metrics,
-    readinessChecks: [{ name: 'database', check: () => pool.query('SELECT 1') }],
+    readinessChecks: [databaseReadiness(pool)],
   });
   registerProviderRoutes(app, ledger, {
     latencyMs: config.PSP_LATENCY_MS,
@@ -70,8 +70,4 @@ export async function start(
   };
 }
 
-if (import.meta.url === pathToFileURL(process.argv[1] ?? '').href) {
-  const role = await start();
-  const shutdown = createShutdown({ logger: createLogger({ name: 'payment-provider' }) });
-  shutdown.onShutdown('payment-provider', () => role.stop());
-}
+await runRoleIfMain(import.meta.url, 'payment-provider', start);

@@ -1,13 +1,13 @@
 // The projector role: runs the read-model projections of every context (shared between
 // replicas), with an admin API on PROJECTOR_PORT (8083).
-import { pathToFileURL } from 'node:url';
 import { EventStore } from '@optic-mart/eventstore';
 import { connectMessagingFrom } from '@optic-mart/messaging';
 import {
   createHttpServer,
   createLogger,
   createMetricsRegistry,
-  createShutdown,
+  databaseReadiness,
+  runRoleIfMain,
   type Env,
 } from '@optic-mart/platform';
 import { startProjector, type AnyProjection } from '@optic-mart/runtime';
@@ -52,7 +52,7 @@ export async function start(
   const app = createHttpServer({
     logger,
     metrics,
-    readinessChecks: [{ name: 'database', check: () => store.pool.query('SELECT 1') }],
+    readinessChecks: [databaseReadiness(store.pool)],
   });
   registerProjectorRoutes(app, projector);
   const url = await app.listen({ host: config.PROJECTOR_HOST, port: config.PROJECTOR_PORT });
@@ -69,8 +69,4 @@ export async function start(
   };
 }
 
-if (import.meta.url === pathToFileURL(process.argv[1] ?? '').href) {
-  const role = await start();
-  const shutdown = createShutdown({ logger: createLogger({ name: 'projector' }) });
-  shutdown.onShutdown('projector', () => role.stop());
-}
+await runRoleIfMain(import.meta.url, 'projector', start);

@@ -1,7 +1,6 @@
 // The saga role: the fulfillment saga's orchestrator (orchestrator.ts) and the notifier of the
 // notifications context, with an admin API on SAGA_PORT (8084): GET /sagas, /healthz, /readyz,
 // /metrics. Replicas share the work: one saga runs in one replica at a time (advisory locks).
-import { pathToFileURL } from 'node:url';
 import { EventStore } from '@optic-mart/eventstore';
 import { CommandDispatcher, connectMessagingFrom } from '@optic-mart/messaging';
 import { notifierSettings, startNotifier, type Notifier } from '@optic-mart/notifications';
@@ -10,7 +9,8 @@ import {
   createHttpServer,
   createLogger,
   createMetricsRegistry,
-  createShutdown,
+  databaseReadiness,
+  runRoleIfMain,
   type Env,
 } from '@optic-mart/platform';
 import { dispatcherCommandSender } from './command-sender.js';
@@ -90,7 +90,7 @@ export async function start(
   const app = createHttpServer({
     logger,
     metrics,
-    readinessChecks: [{ name: 'database', check: () => store.pool.query('SELECT 1') }],
+    readinessChecks: [databaseReadiness(store.pool)],
   });
   app.get('/sagas', async () => ({ running: orchestrator.running(), byStatus: await orchestrator.counts() }));
   const url = await app.listen({ host: config.SAGA_HOST, port: config.SAGA_PORT });
@@ -109,8 +109,4 @@ export async function start(
   };
 }
 
-if (import.meta.url === pathToFileURL(process.argv[1] ?? '').href) {
-  const role = await start();
-  const shutdown = createShutdown({ logger: createLogger({ name: 'saga' }) });
-  shutdown.onShutdown('saga', () => role.stop());
-}
+await runRoleIfMain(import.meta.url, 'saga', start);

@@ -1,12 +1,11 @@
 // The stream role: pushes read-model notices to browsers as server-sent events (behind the
 // gateway's /api/stream). Replicas share nothing but the notices channel and table.
-import { pathToFileURL } from 'node:url';
 import {
   createPostgresKeyValueStore,
   createRedisKeyValueStore,
   type KeyValueStore,
 } from '@optic-mart/messaging';
-import { createLogger, createMetricsRegistry, createShutdown, type Env } from '@optic-mart/platform';
+import { createLogger, createMetricsRegistry, runRoleIfMain, type Env } from '@optic-mart/platform';
 import { loadStreamConfig, type StreamConfig } from './config.js';
 import { buildStreamApp } from './stream-app.js';
 
@@ -37,8 +36,4 @@ export async function start(env?: Env): Promise<{ url: string; stop(): Promise<v
   };
 }
 
-if (import.meta.url === pathToFileURL(process.argv[1] ?? '').href) {
-  const role = await start();
-  const shutdown = createShutdown({ logger: createLogger({ name: 'stream' }) });
-  shutdown.onShutdown('stream', () => role.stop());
-}
+await runRoleIfMain(import.meta.url, 'stream', start);

@@ -2,7 +2,6 @@
 // when it has room, handles them against the event store, and replies.
 import { hostname } from 'node:os';
 import { randomUUID } from 'node:crypto';
-import { pathToFileURL } from 'node:url';
 import { EventStore } from '@optic-mart/eventstore';
 import {
   CommandStatusStore,
@@ -11,7 +10,7 @@ import {
   type Consumer,
 } from '@optic-mart/messaging';
 import { createCommandHandler } from '@optic-mart/runtime';
-import { createLogger, createShutdown, type Env } from '@optic-mart/platform';
+import { createLogger, runRoleIfMain, type Env } from '@optic-mart/platform';
 import { loadWorkerConfig, parseContexts } from './config.js';
 import { contextRoutes, knownContexts } from './contexts.js';
 import { serveContext } from './serve-context.js';
@@ -68,8 +67,4 @@ export async function start(
   };
 }
 
-if (import.meta.url === pathToFileURL(process.argv[1] ?? '').href) {
-  const role = await start();
-  const shutdown = createShutdown({ logger: createLogger({ name: 'worker' }) });
-  shutdown.onShutdown('worker', () => role.stop());
-}
+await runRoleIfMain(import.meta.url, 'worker', start);

@@ -39,9 +39,14 @@ export { CORRELATION_ID_HEADER, correlationIdFrom, traceIdFrom } from './correla
 export { createHttpServer } from './http-server.js';
 export type { HttpServer, HttpServerOptions } from './http-server.js';
 export type { ReadinessCheck, CheckResult, CheckStatus } from './readiness.js';
+export { databaseReadiness } from './database-readiness.js';
+export type { Queryable } from './database-readiness.js';
 
 export { createShutdown } from './shutdown.js';
 export type { Shutdown, ShutdownHook, ShutdownOptions, SignalSource } from './shutdown.js';
+
+export { runRoleIfMain } from './role.js';
+export type { RunningRole, RunRoleOptions } from './role.js';
 
 export {
   startEmbeddedPostgres,

@@ -48,6 +48,7 @@ describe('many checkouts with a flaky provider', () => {
   const startPsp = (extra: Record<string, string> = {}) =>
     startProvider({
       DATABASE_URL: db.url,
+      PAYMENT_PROVIDER_POOL_SIZE: '5',
       LOG_LEVEL: 'silent',
       PAYMENT_PROVIDER_PORT: String(providerPort),
       PSP_WEBHOOK_URL: `${base}/api/payments/webhook`,
@@ -69,6 +70,9 @@ describe('many checkouts with a flaky provider', () => {
         GATEWAY_MAX_QUEUE_DEPTH: '100000',
         LOG_LEVEL: 'warn',
         GATEWAY_REPLY_TIMEOUT_MS: '30000',
+        // Five roles share this process and a server with 100 connections: smaller pools than
+        // a role of its own gets.
+        GATEWAY_POOL_SIZE: '8',
         PSP_URL: `http://127.0.0.1:${providerPort}`,
         PSP_WEBHOOK_SECRET: SECRET,
       }),
@@ -78,7 +82,10 @@ describe('many checkouts with a flaky provider', () => {
     }));
     base = await app.listen({ host: '127.0.0.1', port: 0 });
     provider = await startPsp({ PSP_ERROR_RATE: '0.2', PSP_LATENCY_MS: '0-200' });
-    worker = await startWorker({ ...env, LOG_LEVEL: 'warn', WORKER_HEARTBEAT_MS: '1000' }, []);
+    worker = await startWorker(
+      { ...env, LOG_LEVEL: 'warn', WORKER_HEARTBEAT_MS: '1000', WORKER_POOL_SIZE: '8' },
+      [],
+    );
     projectorStore = new EventStore({ connectionString: db.url, poolSize: 3, sweepIntervalMs: 0 });
     projector = await startProjector({
       store: projectorStore,

@@ -1,9 +1,13 @@
+import pg from 'pg';
 import type { Logger } from '@optic-mart/platform';
 import { createPostgresKeyValueStore } from './kv/postgres-key-value-store.js';
 import { createRedisKeyValueStore } from './kv/redis-key-value-store.js';
 import { createNatsTransport } from './nats/index.js';
 import { createPostgresTransport } from './postgres/index.js';
 import type { CommandQueue, EventBus, KeyValueStore } from './ports.js';
+
+/** Connections of the pool the PostgreSQL queues and key-value store share (each had 10 of its own). */
+const SHARED_POOL_SIZE = 12;
 
 /** Every messaging port a process needs, on the transports the configuration names. */
 export interface Messaging {
@@ -61,6 +65,27 @@ export function connectMessagingFrom(
  * set, Redis for key-value and fan-out when `redisUrl` is set, PostgreSQL for the rest.
  */
 export async function connectMessaging(options: ConnectMessagingOptions): Promise<Messaging> {
+  const { logger } = options;
+  // With neither NATS nor Redis, the queues and the key-value store share one pool: every role
+  // holds these connections, and a default server allows 100 in all.
+  const shared =
+    !options.natsUrl && !options.redisUrl
+      ? new pg.Pool({
+          connectionString: options.databaseUrl,
+          max: SHARED_POOL_SIZE,
+          application_name: 'optic-mart-messaging',
+        })
+      : undefined;
+  shared?.on('error', (err) => logger?.warn({ err }, 'idle messaging connection failed'));
+  try {
+    return await connectOn(options, shared);
+  } catch (err) {
+    await shared?.end();
+    throw err;
+  }
+}
+
+async function connectOn(options: ConnectMessagingOptions, shared: pg.Pool | undefined): Promise<Messaging> {
   const { logger, prefix, leaseMs } = options;
   const queues = options.natsUrl
     ? await createNatsTransport({
@@ -71,6 +96,7 @@ export async function connectMessaging(options: ConnectMessagingOptions): Promis
       })
     : await createPostgresTransport({
         connectionString: options.databaseUrl,
+        ...(shared ? { pool: shared } : {}),
         ...(logger ? { logger } : {}),
         ...(leaseMs !== undefined ? { leaseMs } : {}),
       });
@@ -82,6 +108,7 @@ export async function connectMessaging(options: ConnectMessagingOptions): Promis
       })
     : await createPostgresKeyValueStore({
         connectionString: options.databaseUrl,
+        ...(shared ? { pool: shared } : {}),
         keyPrefix: `${prefix}:`,
         ...(logger ? { logger } : {}),
       });
@@ -92,6 +119,7 @@ export async function connectMessaging(options: ConnectMessagingOptions): Promis
     transport: `${options.natsUrl ? 'nats' : 'postgres'}+${options.redisUrl ? 'redis' : 'postgres'}`,
     async close() {
       await Promise.allSettled([queues.close(), kv.close()]);
+      await shared?.end();
     },
   };
 }

@@ -89,8 +89,11 @@ const invalidField = (field: string, message: string) =>
 export function registerPetstoreStoreRoutes(v3: FastifyInstance, deps: PetstoreDeps): void {
   const { dispatcher, readModels, readWaitMs } = deps;
 
-  const caughtUp = (position: number): Promise<void> =>
-    reachPosition(readModels, ORDERS, position, readWaitMs);
+  // Placing and deleting an order change its pet too: a Petstore client, which has no way to ask
+  // for its own writes, must find both the order and the pet as its write left them.
+  const caughtUp = async (position: number): Promise<void> => {
+    await Promise.all([ORDERS, PETS].map((name) => reachPosition(readModels, name, position, readWaitMs)));
+  };
 
   const notFound = (orderId: string) => new AppError('order_not_found', `There is no order ${orderId}.`);
 

@@ -21,6 +21,8 @@ export interface PostgresKeyValueStoreOptions {
   readonly name?: string;
   /** Default 10. */
   readonly poolSize?: number;
+  /** A pool to use instead of one of its own (shared with the PostgreSQL transport); not ended on close. */
+  readonly pool?: pg.Pool;
   /** How often expired keys and old large-message rows are deleted. Default 30 s. */
   readonly sweepIntervalMs?: number;
   /** How long a large message's row outlives its NOTIFY (listeners fetch it at once). Default 60 s. */
@@ -74,6 +76,7 @@ const memberKey = (group: string, member: string): string => {
 
 class PostgresKeyValueStore implements KeyValueStore {
   readonly #pool: pg.Pool;
+  readonly #ownsPool: boolean;
   readonly #prefix: string;
   readonly #logger: Logger | undefined;
   /** Handlers per NOTIFY channel (the mapped name: that is what notifications carry). */
@@ -99,13 +102,17 @@ class PostgresKeyValueStore implements KeyValueStore {
     this.#sweepIntervalMs = options.sweepIntervalMs ?? 30_000;
     this.#messageRetentionMs = options.messageRetentionMs ?? 60_000;
     this.#handlers = new ChannelHandlers(options.logger);
-    this.#pool = new pg.Pool({
-      connectionString: options.connectionString,
-      max: options.poolSize ?? 10,
-      application_name: name,
-    });
+    this.#ownsPool = options.pool === undefined;
+    this.#pool =
+      options.pool ??
+      new pg.Pool({
+        connectionString: options.connectionString,
+        max: options.poolSize ?? 10,
+        application_name: name,
+      });
     // An idle pooled connection that fails emits here; unheard, it would crash the process.
-    this.#pool.on('error', (err) => this.#logger?.warn({ err }, 'key-value pool connection failed'));
+    if (this.#ownsPool)
+      this.#pool.on('error', (err) => this.#logger?.warn({ err }, 'key-value pool connection failed'));
     this.#listener = new PostgresListener({
       // keepAlive: the LISTEN connection idles for long stretches; a silently dropped one must be
       // noticed (and re-opened) rather than wait forever for notifications that cannot come.
@@ -265,7 +272,7 @@ class PostgresKeyValueStore implements KeyValueStore {
       await this.#listener.close();
       await this.#sweeping;
       await this.#deliveries;
-      await this.#pool.end();
+      if (this.#ownsPool) await this.#pool.end();
     })();
     return this.#closed;
   }

@@ -8,26 +8,15 @@
 import { after, before, describe, it } from 'node:test';
 import assert from 'node:assert/strict';
 import { spawn, type ChildProcess } from 'node:child_process';
-import { randomUUID } from 'node:crypto';
 import { fileURLToPath } from 'node:url';
-import { EventStore } from '@optic-mart/eventstore';
-import { connectMessaging, type Messaging } from '@optic-mart/messaging';
-import { createLogger, createMetricsRegistry, type HttpServer } from '@optic-mart/platform';
-import { ensureNotificationsSchema, type MailboxEntry } from '@optic-mart/notifications';
-import { startProjector, type Projector } from '@optic-mart/runtime';
-import { start as startProvider } from '@optic-mart/app-payment-provider';
-import { createTestDatabase, freePort, sleep, waitUntil, type TestDatabase } from '@optic-mart/testkit';
-import { start as startWorker } from '../../worker/src/main.js';
-import { projections } from '../../projector/src/projections.js';
-import { buildGatewayApp } from '../../gateway/src/app.js';
-import type { Auth } from '../../gateway/src/auth/index.js';
+import type { MailboxEntry } from '@optic-mart/notifications';
+import { freePort, sleep, waitUntil } from '@optic-mart/testkit';
 import { loginAs, type TestLogin } from '../../gateway/src/auth/test-support.js';
-import { loadGatewayConfig } from '../../gateway/src/config.js';
 import { fulfillmentStreamId } from './domain/fulfillment.js';
 import { loadSaga } from './process.js';
+import { startTestShop, type TestShop } from './test-shop.js';
 
 const root = fileURLToPath(new URL('../../../', import.meta.url));
-const SECRET = 'saga-crash-secret-0123456789';
 const address = {
   name: 'Ann Smith',
   line1: '1 Main St',
@@ -37,19 +26,9 @@ const address = {
 };
 
 describe('the saga process SIGKILLed at each step', () => {
-  let db: TestDatabase;
-  let messaging: Messaging;
-  let app: HttpServer;
-  let auth: Auth;
-  let base: string;
-  let providerPort: number;
-  let provider: { stop(): Promise<void> };
-  let worker: { stop(): Promise<void> };
-  let store: EventStore;
-  let projector: Projector;
+  let shop: TestShop;
   let seller: TestLogin;
   let admin: TestLogin;
-  let prefix: string;
   let skus = 0;
   let buyers = 0;
   /** Every order placed, who placed it, and how its saga ended. */
@@ -61,11 +40,10 @@ describe('the saga process SIGKILLed at each step', () => {
       cwd: root,
       env: {
         ...process.env,
-        DATABASE_URL: db.url,
-        MESSAGING_PREFIX: prefix,
+        ...shop.env,
         LOG_LEVEL: 'error',
         SAGA_PORT: String(await freePort()),
-        PSP_URL: `http://127.0.0.1:${providerPort}`,
+        PSP_URL: `http://127.0.0.1:${shop.providerPort}`,
         SAGA_STEP_TIMEOUT_MS: '5000',
         SAGA_RETRY_BASE_MS: '50',
         SAGA_RETRY_MAX_MS: '500',
@@ -87,72 +65,19 @@ describe('the saga process SIGKILLed at each step', () => {
   };
 
   before(async () => {
-    db = await createTestDatabase('saga_crash');
-    providerPort = await freePort();
-    prefix = `t${randomUUID().slice(0, 8)}`;
-    messaging = await connectMessaging({ databaseUrl: db.url, prefix });
-    ({ app, auth } = await buildGatewayApp({
-      config: loadGatewayConfig({
-        DATABASE_URL: db.url,
-        MESSAGING_PREFIX: prefix,
-        LOG_LEVEL: 'warn',
-        GATEWAY_REPLY_TIMEOUT_MS: '30000',
-        PSP_URL: `http://127.0.0.1:${providerPort}`,
-        PSP_WEBHOOK_SECRET: SECRET,
-      }),
-      messaging,
-      logger: createLogger({ name: 'gateway-test', level: 'silent' }),
-      metrics: createMetricsRegistry({ service: 'gateway-test' }),
-    }));
-    base = await app.listen({ host: '127.0.0.1', port: 0 });
-    provider = await startProvider({
-      DATABASE_URL: db.url,
-      LOG_LEVEL: 'silent',
-      PAYMENT_PROVIDER_PORT: String(providerPort),
-      PSP_WEBHOOK_URL: `${base}/api/payments/webhook`,
-      PSP_WEBHOOK_SECRET: SECRET,
-      PSP_WEBHOOK_RETRY_MS: '100',
-      PSP_WEBHOOK_MAX_DELAY_MS: '500',
-      PSP_LATENCY_MS: '150-300',
-    });
-    worker = await startWorker({ DATABASE_URL: db.url, MESSAGING_PREFIX: prefix, LOG_LEVEL: 'warn' }, []);
-    store = new EventStore({ connectionString: db.url, poolSize: 3, sweepIntervalMs: 0 });
-    await store.start();
-    // The notifier's horizon is the log's head when its tables are first made: made now, before
-    // any order, rather than by the first saga process (which could start after the first checkout).
-    await ensureNotificationsSchema(store.pool);
-    projector = await startProjector({
-      store,
-      connectionString: db.url,
-      projections,
-      kv: messaging.kv,
-      logger: createLogger({ name: 'projector-test', level: 'warn' }),
-      contendEveryMs: 200,
-    });
-    seller = await loginAs(auth, 'seller');
-    admin = await loginAs(auth, 'admin');
+    // The provider is slowed down so that the kills land inside the payment steps.
+    shop = await startTestShop({ name: 'saga_crash', provider: { PSP_LATENCY_MS: '150-300' } });
+    seller = await loginAs(shop.auth, 'seller');
+    admin = await loginAs(shop.auth, 'admin');
   });
 
   after(async () => {
     for (const c of [...children]) await kill(c);
-    await projector?.stop();
-    await store?.close();
-    await worker?.stop();
-    await provider?.stop();
-    await app?.close();
-    await messaging?.close();
-    await db?.drop();
+    await shop?.stop();
   });
 
   const call = (method: string, path: string, as?: Pick<TestLogin, 'headers'>, body?: unknown) =>
-    fetch(base + path, {
-      method,
-      headers: {
-        ...(body === undefined ? {} : { 'content-type': 'application/json' }),
-        ...(as ? as.headers : {}),
-      },
-      ...(body === undefined ? {} : { body: JSON.stringify(body) }),
-    });
+    shop.call(method, path, as, body);
 
   /** A customer registered with an email address and signed in, over the identity API. */
   async function register() {
@@ -186,7 +111,7 @@ describe('the saga process SIGKILLed at each step', () => {
   }
 
   const ledger = async (orderId: string) => {
-    const res = await fetch(`http://127.0.0.1:${providerPort}/v1/ledger?reference=${orderId}`);
+    const res = await fetch(`http://127.0.0.1:${shop.providerPort}/v1/ledger?reference=${orderId}`);
     const body = (await res.json()) as { entries: { kind: string; amount: number }[] };
     const sum = (kind: string) =>
       body.entries.filter((e) => e.kind === kind).reduce((s, e) => s + e.amount, 0);
@@ -216,7 +141,7 @@ describe('the saga process SIGKILLed at each step', () => {
       await waitUntil(
         `${step} to start`,
         async () => {
-          const events = await store.readStream(fulfillmentStreamId(orderId)).catch(() => []);
+          const events = await shop.store.readStream(fulfillmentStreamId(orderId)).catch(() => []);
           const last = events[events.length - 1];
           const data = last?.data as { step?: string } | undefined;
           if (last?.type === 'StepStarted' && data?.step === step) {
@@ -235,7 +160,7 @@ describe('the saga process SIGKILLed at each step', () => {
       await waitUntil(
         `saga ${orderId} to finish`,
         async () => {
-          status = (await loadSaga(store, orderId)).state.status;
+          status = (await loadSaga(shop.store, orderId)).state.status;
           return status === 'completed' || status === 'compensated' || status === 'failed';
         },
         60_000,
@@ -257,7 +182,7 @@ describe('the saga process SIGKILLed at each step', () => {
         assert.equal(l.capture, 2500);
         assert.equal(l.refund, 0);
       }
-      const history = (await store.readStream(fulfillmentStreamId(orderId))).map((e) => e.type);
+      const history = (await shop.store.readStream(fulfillmentStreamId(orderId))).map((e) => e.type);
       assert.equal(history.filter((t) => t === 'FulfillmentStarted').length, 1);
       // Whether the kill landed inside the step (it usually does): reported, not required.
       if (!killedInStep) process.stderr.write(`note: the kill for ${step} landed after the step\n`);
@@ -303,7 +228,7 @@ describe('the saga process SIGKILLed at each step', () => {
     }
     assert.equal(mail.length, expected);
     // Each message recorded sent once, whatever attempt a kill cut short; none abandoned.
-    const { rows } = await store.pool.query<{ stream_id: string; sent: string; abandoned: string }>(
+    const { rows } = await shop.store.pool.query<{ stream_id: string; sent: string; abandoned: string }>(
       `SELECT stream_id,
               count(*) FILTER (WHERE type = 'MessageSent') AS sent,
               count(*) FILTER (WHERE type = 'MessageAbandoned') AS abandoned

@@ -7,24 +7,12 @@
 // in the local mailbox (admins' API) and in the customer's own messages, each once.
 import { after, before, describe, it } from 'node:test';
 import assert from 'node:assert/strict';
-import { randomUUID } from 'node:crypto';
-import { EventStore } from '@optic-mart/eventstore';
-import { connectMessaging, type Messaging } from '@optic-mart/messaging';
-import { createLogger, createMetricsRegistry, type HttpServer } from '@optic-mart/platform';
-import { startProjector, type Projector } from '@optic-mart/runtime';
-import { start as startProvider } from '@optic-mart/app-payment-provider';
-import { createTestDatabase, freePort, waitUntil, type TestDatabase } from '@optic-mart/testkit';
-import { start as startWorker } from '../../worker/src/main.js';
-import { projections } from '../../projector/src/projections.js';
-import { buildGatewayApp } from '../../gateway/src/app.js';
-import type { Auth } from '../../gateway/src/auth/index.js';
+import { freePort, waitUntil } from '@optic-mart/testkit';
 import { loginAs, type TestLogin } from '../../gateway/src/auth/test-support.js';
-import { loadGatewayConfig } from '../../gateway/src/config.js';
 import type { MailboxEntry, MessageView } from '@optic-mart/notifications';
 import type { FulfillmentView } from './domain/fulfillments-projection.js';
 import { start as startSaga } from './main.js';
-
-const SECRET = 'saga-test-secret-0123456789';
+import { startTestShop, type TestShop } from './test-shop.js';
 
 /** Who a request is sent as: a test login, or a customer signed in over the API. */
 interface Caller {
@@ -43,71 +31,21 @@ const address = {
 };
 
 describe('the fulfillment saga over HTTP', () => {
-  let db: TestDatabase;
-  let messaging: Messaging;
-  let app: HttpServer;
-  let auth: Auth;
-  let base: string;
-  let providerPort: number;
-  let provider: { url: string; stop(): Promise<void> };
-  let worker: { stop(): Promise<void> };
+  let shop: TestShop;
   let saga: { stop(): Promise<void> };
-  let projectorStore: EventStore;
-  let projector: Projector;
   let seller: TestLogin;
   let admin: TestLogin;
-  let env: { DATABASE_URL: string; MESSAGING_PREFIX: string };
   let skus = 0;
   let buyers = 0;
 
-  const startPsp = (extra: Record<string, string> = {}) =>
-    startProvider({
-      DATABASE_URL: db.url,
-      LOG_LEVEL: 'silent',
-      PAYMENT_PROVIDER_PORT: String(providerPort),
-      PSP_WEBHOOK_URL: `${base}/api/payments/webhook`,
-      PSP_WEBHOOK_SECRET: SECRET,
-      PSP_WEBHOOK_RETRY_MS: '100',
-      PSP_WEBHOOK_MAX_DELAY_MS: '500',
-      PSP_POLL_MS: '50',
-      ...extra,
-    });
-
   before(async () => {
-    db = await createTestDatabase('saga_http');
-    providerPort = await freePort();
-    env = { DATABASE_URL: db.url, MESSAGING_PREFIX: `t${randomUUID().slice(0, 8)}` };
-    messaging = await connectMessaging({ databaseUrl: db.url, prefix: env.MESSAGING_PREFIX });
-    ({ app, auth } = await buildGatewayApp({
-      config: loadGatewayConfig({
-        ...env,
-        LOG_LEVEL: 'warn',
-        GATEWAY_REPLY_TIMEOUT_MS: '30000',
-        PSP_URL: `http://127.0.0.1:${providerPort}`,
-        PSP_WEBHOOK_SECRET: SECRET,
-      }),
-      messaging,
-      logger: createLogger({ name: 'gateway-test', level: 'silent' }),
-      metrics: createMetricsRegistry({ service: 'gateway-test' }),
-    }));
-    base = await app.listen({ host: '127.0.0.1', port: 0 });
-    provider = await startPsp();
-    worker = await startWorker({ ...env, LOG_LEVEL: 'warn', WORKER_HEARTBEAT_MS: '1000' }, []);
-    projectorStore = new EventStore({ connectionString: db.url, poolSize: 3, sweepIntervalMs: 0 });
-    projector = await startProjector({
-      store: projectorStore,
-      connectionString: db.url,
-      projections,
-      kv: messaging.kv,
-      logger: createLogger({ name: 'projector-test', level: 'warn' }),
-      contendEveryMs: 200,
-    });
+    shop = await startTestShop({ name: 'saga_http', provider: { PSP_POLL_MS: '50' } });
     saga = await startSaga(
       {
-        ...env,
+        ...shop.env,
         LOG_LEVEL: 'warn',
         SAGA_PORT: String(await freePort()),
-        PSP_URL: `http://127.0.0.1:${providerPort}`,
+        PSP_URL: `http://127.0.0.1:${shop.providerPort}`,
         SAGA_STEP_TIMEOUT_MS: '5000',
         SAGA_RETRY_BASE_MS: '50',
         SAGA_RETRY_MAX_MS: '500',
@@ -118,30 +56,17 @@ describe('the fulfillment saga over HTTP', () => {
       },
       [],
     );
-    seller = await loginAs(auth, 'seller');
-    admin = await loginAs(auth, 'admin');
+    seller = await loginAs(shop.auth, 'seller');
+    admin = await loginAs(shop.auth, 'admin');
   });
 
   after(async () => {
     await saga?.stop();
-    await projector?.stop();
-    await projectorStore?.close();
-    await worker?.stop();
-    await provider?.stop();
-    await app?.close();
-    await messaging?.close();
-    await db?.drop();
+    await shop?.stop();
   });
 
   const call = (method: string, path: string, as?: Caller, body?: unknown) =>
-    fetch(base + path, {
-      method,
-      headers: {
-        ...(body === undefined ? {} : { 'content-type': 'application/json' }),
-        ...(as ? as.headers : {}),
-      },
-      ...(body === undefined ? {} : { body: JSON.stringify(body) }),
-    });
+    shop.call(method, path, as, body);
   async function expectStatus<T>(res: Response, status: number): Promise<T> {
     const text = await res.text();
     assert.equal(res.status, status, text);
@@ -197,7 +122,7 @@ describe('the fulfillment saga over HTTP', () => {
   const finished = (f: FulfillmentView) => f.status !== 'running' && f.status !== 'compensating';
 
   const ledger = async (orderId: string) => {
-    const res = await fetch(`http://127.0.0.1:${providerPort}/v1/ledger?reference=${orderId}`);
+    const res = await fetch(`http://127.0.0.1:${shop.providerPort}/v1/ledger?reference=${orderId}`);
     assert.equal(res.status, 200);
     return (await res.json()) as { entries: { kind: string; amount: number }[] };
   };
@@ -209,7 +134,7 @@ describe('the fulfillment saga over HTTP', () => {
     expectStatus<{ status: string }>(await call('GET', `/api/orders/${orderId}`, as), 200);
   /** The event types of the order's stream, in order. */
   const orderEvents = async (orderId: string) =>
-    (await projectorStore.readStream(`order-${orderId}`)).map((e) => e.type);
+    (await shop.store.readStream(`order-${orderId}`)).map((e) => e.type);
 
   /** The customer's emails in the local mailbox, through the admins' API. */
   const mailbox = async (customer: Customer) =>
@@ -276,7 +201,7 @@ describe('the fulfillment saga over HTTP', () => {
     const placed = await expectEmails(ann, orderId, ['order_placed', 'order_paid']);
     assert.match(placed.find((m) => m.template === 'order_placed')!.text, /25\.00 USD/);
     // Others do not see it; staff do.
-    const bob = await loginAs(auth, 'customer');
+    const bob = await loginAs(shop.auth, 'customer');
     assert.equal((await call('GET', `/api/orders/${orderId}/fulfillment`, bob)).status, 404);
     assert.equal((await call('GET', `/api/orders/${orderId}/fulfillment`, seller)).status, 200);
     await expectStatus(await call('POST', `/api/shipments/${orderId}/shipped`, seller), 200);
@@ -318,8 +243,7 @@ describe('the fulfillment saga over HTTP', () => {
   });
 
   it('a declined payment cancels the order and releases the stock (payment_declined)', async () => {
-    await provider.stop();
-    provider = await startPsp({ PSP_DECLINE_RATE: '1' });
+    await shop.restartProvider({ PSP_DECLINE_RATE: '1' });
     const { orderId, sku, ann } = await checkout();
     const done = await fulfillment(orderId, ann, finished);
     assert.equal(done.status, 'compensated', JSON.stringify(done.history));

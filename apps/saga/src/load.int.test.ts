@@ -4,23 +4,12 @@
 // the provider's ledger, the order and the stock. Everything in-process on PostgreSQL alone.
 import { after, before, describe, it } from 'node:test';
 import assert from 'node:assert/strict';
-import { randomUUID } from 'node:crypto';
-import { EventStore } from '@optic-mart/eventstore';
-import { connectMessaging, type Messaging } from '@optic-mart/messaging';
-import { createLogger, createMetricsRegistry, type HttpServer } from '@optic-mart/platform';
-import { startProjector, type Projector } from '@optic-mart/runtime';
-import { start as startProvider } from '@optic-mart/app-payment-provider';
-import { createTestDatabase, freePort, waitUntil, type TestDatabase } from '@optic-mart/testkit';
-import { start as startWorker } from '../../worker/src/main.js';
-import { projections } from '../../projector/src/projections.js';
-import { buildGatewayApp } from '../../gateway/src/app.js';
-import type { Auth } from '../../gateway/src/auth/index.js';
+import { freePort, waitUntil } from '@optic-mart/testkit';
 import { loginAs, type TestLogin } from '../../gateway/src/auth/test-support.js';
-import { loadGatewayConfig } from '../../gateway/src/config.js';
 import type { FulfillmentView } from './domain/fulfillments-projection.js';
 import { start as startSaga } from './main.js';
+import { startTestShop, type TestShop } from './test-shop.js';
 
-const SECRET = 'saga-test-secret-0123456789';
 const CHECKOUTS = Number(process.env.SAGA_LOAD_CHECKOUTS ?? 500);
 const address = {
   name: 'Ann Smith',
@@ -31,76 +20,30 @@ const address = {
 };
 
 describe('many checkouts with a flaky provider', () => {
-  let db: TestDatabase;
-  let messaging: Messaging;
-  let app: HttpServer;
-  let auth: Auth;
-  let base: string;
-  let providerPort: number;
-  let provider: { url: string; stop(): Promise<void> };
-  let worker: { stop(): Promise<void> };
+  let shop: TestShop;
   let saga: { stop(): Promise<void> };
-  let projectorStore: EventStore;
-  let projector: Projector;
   let seller: TestLogin;
-  let env: { DATABASE_URL: string; MESSAGING_PREFIX: string };
-
-  const startPsp = (extra: Record<string, string> = {}) =>
-    startProvider({
-      DATABASE_URL: db.url,
-      PAYMENT_PROVIDER_POOL_SIZE: '5',
-      LOG_LEVEL: 'silent',
-      PAYMENT_PROVIDER_PORT: String(providerPort),
-      PSP_WEBHOOK_URL: `${base}/api/payments/webhook`,
-      PSP_WEBHOOK_SECRET: SECRET,
-      PSP_WEBHOOK_RETRY_MS: '100',
-      PSP_WEBHOOK_MAX_DELAY_MS: '500',
-      PSP_POLL_MS: '50',
-      ...extra,
-    });
 
   before(async () => {
-    db = await createTestDatabase('saga_load');
-    providerPort = await freePort();
-    env = { DATABASE_URL: db.url, MESSAGING_PREFIX: `t${randomUUID().slice(0, 8)}` };
-    messaging = await connectMessaging({ databaseUrl: db.url, prefix: env.MESSAGING_PREFIX });
-    ({ app, auth } = await buildGatewayApp({
-      config: loadGatewayConfig({
-        ...env,
-        GATEWAY_MAX_QUEUE_DEPTH: '100000',
-        LOG_LEVEL: 'warn',
-        GATEWAY_REPLY_TIMEOUT_MS: '30000',
-        // Five roles share this process and a server with 100 connections: smaller pools than
-        // a role of its own gets.
-        GATEWAY_POOL_SIZE: '8',
-        PSP_URL: `http://127.0.0.1:${providerPort}`,
-        PSP_WEBHOOK_SECRET: SECRET,
-      }),
-      messaging,
-      logger: createLogger({ name: 'gateway-test', level: 'silent' }),
-      metrics: createMetricsRegistry({ service: 'gateway-test' }),
-    }));
-    base = await app.listen({ host: '127.0.0.1', port: 0 });
-    provider = await startPsp({ PSP_ERROR_RATE: '0.2', PSP_LATENCY_MS: '0-200' });
-    worker = await startWorker(
-      { ...env, LOG_LEVEL: 'warn', WORKER_HEARTBEAT_MS: '1000', WORKER_POOL_SIZE: '8' },
-      [],
-    );
-    projectorStore = new EventStore({ connectionString: db.url, poolSize: 3, sweepIntervalMs: 0 });
-    projector = await startProjector({
-      store: projectorStore,
-      connectionString: db.url,
-      projections,
-      kv: messaging.kv,
-      logger: createLogger({ name: 'projector-test', level: 'warn' }),
-      contendEveryMs: 200,
+    shop = await startTestShop({
+      name: 'saga_load',
+      // Five roles share this process and a server with 100 connections: smaller pools than a role
+      // of its own gets.
+      gateway: { GATEWAY_MAX_QUEUE_DEPTH: '100000', GATEWAY_POOL_SIZE: '8' },
+      provider: {
+        PAYMENT_PROVIDER_POOL_SIZE: '5',
+        PSP_POLL_MS: '50',
+        PSP_ERROR_RATE: '0.2',
+        PSP_LATENCY_MS: '0-200',
+      },
+      worker: { WORKER_HEARTBEAT_MS: '1000', WORKER_POOL_SIZE: '8' },
     });
     saga = await startSaga(
       {
-        ...env,
+        ...shop.env,
         LOG_LEVEL: 'warn',
         SAGA_PORT: String(await freePort()),
-        PSP_URL: `http://127.0.0.1:${providerPort}`,
+        PSP_URL: `http://127.0.0.1:${shop.providerPort}`,
         SAGA_STEP_TIMEOUT_MS: '10000',
         SAGA_MAX_ATTEMPTS: '6',
         SAGA_RETRY_BASE_MS: '50',
@@ -112,29 +55,16 @@ describe('many checkouts with a flaky provider', () => {
       },
       [],
     );
-    seller = await loginAs(auth, 'seller');
+    seller = await loginAs(shop.auth, 'seller');
   });
 
   after(async () => {
     await saga?.stop();
-    await projector?.stop();
-    await projectorStore?.close();
-    await worker?.stop();
-    await provider?.stop();
-    await app?.close();
-    await messaging?.close();
-    await db?.drop();
+    await shop?.stop();
   });
 
   const call = (method: string, path: string, as?: TestLogin, body?: unknown) =>
-    fetch(base + path, {
-      method,
-      headers: {
-        ...(body === undefined ? {} : { 'content-type': 'application/json' }),
-        ...(as ? as.headers : {}),
-      },
-      ...(body === undefined ? {} : { body: JSON.stringify(body) }),
-    });
+    shop.call(method, path, as, body);
   async function expectStatus<T>(res: Response, status: number): Promise<T> {
     const text = await res.text();
     assert.equal(res.status, status, text);
@@ -145,10 +75,10 @@ describe('many checkouts with a flaky provider', () => {
 
   const ledger = async (orderId: string) => {
     // The provider's fault injection hits this read too: ask again.
-    let res = await fetch(`http://127.0.0.1:${providerPort}/v1/ledger?reference=${orderId}`);
+    let res = await fetch(`http://127.0.0.1:${shop.providerPort}/v1/ledger?reference=${orderId}`);
     for (let i = 0; res.status >= 500 && i < 20; i++) {
       await res.arrayBuffer();
-      res = await fetch(`http://127.0.0.1:${providerPort}/v1/ledger?reference=${orderId}`);
+      res = await fetch(`http://127.0.0.1:${shop.providerPort}/v1/ledger?reference=${orderId}`);
     }
     assert.equal(res.status, 200);
     return (await res.json()) as { entries: { kind: string; amount: number }[] };
@@ -170,7 +100,9 @@ describe('many checkouts with a flaky provider', () => {
       );
       await expectStatus(await call('POST', `/api/stock/${sku}/restock`, seller, { quantity: 100 }), 200);
     }
-    const customers = await Promise.all(Array.from({ length: CHECKOUTS }, () => loginAs(auth, 'customer')));
+    const customers = await Promise.all(
+      Array.from({ length: CHECKOUTS }, () => loginAs(shop.auth, 'customer')),
+    );
     const orders: { orderId: string; as: TestLogin }[] = [];
     // A 5xx (the shared database out of connections, say) is retried as a client would; a checkout
     // that went through before its answer was lost is found in the customer's orders.

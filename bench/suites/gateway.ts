@@ -15,6 +15,7 @@ import { loginAs } from '../../apps/gateway/src/auth/test-support.js';
 import { loadGatewayConfig } from '../../apps/gateway/src/config.js';
 import { adminQuery } from '../lib/database.js';
 import * as fmt from '../lib/format.js';
+import { HttpClient } from '../lib/http-client.js';
 import { runTimed, type LoadResult } from '../lib/load.js';
 import { petData } from '../lib/pet-events.js';
 import type { Comparison } from '../lib/report.js';
@@ -55,7 +56,7 @@ export const gatewaySuite: Suite = {
     'a plain Fastify app (`createHttpServer` from @optic-mart/platform, so the same HTTP stack, logging ' +
     'and metrics hooks) with `POST /api/pets` validating the same body schema (`createPetSchema`) and ' +
     `inserting one row (id, name, tags jsonb) into a plain table through a pg.Pool of ${POOL_SIZE}, ` +
-    `answering 201 with the id; the same ${CLIENTS} HTTP clients (fetch, keep-alive), measured just before ` +
+    `answering 201 with the id; the same ${CLIENTS} HTTP clients (node:http, keep-alive), measured just before ` +
     'each transport.',
   run,
 };
@@ -73,7 +74,7 @@ async function run(ctx: SuiteContext): Promise<void> {
   ];
   await createPlainTable(ctx.databaseUrl);
   ctx.note(
-    `load: ${CLIENTS} clients, each POSTing /api/pets {name, tags} back to back (CreatePet, a new pet each ` +
+    `load: ${CLIENTS} clients, each POSTing /api/pets {name, tags} back to back over a keep-alive socket of its own (node:http) (CreatePet, a new pet each ` +
       `time); throughput and latency count 201 answers only. The gateway runs in this process ` +
       `(GATEWAY_REPLY_TIMEOUT_MS ${REPLY_TIMEOUT_MS}, pool ${POOL_SIZE}); ONE catalog worker runs as a child ` +
       `process (\`node --import tsx apps/worker/src/main.ts --context catalog\`, default WORKER_CONCURRENCY ` +
@@ -210,48 +211,46 @@ async function httpLoad(
   lag?: LagMeter,
   auth: Readonly<Record<string, string>> = {},
 ): Promise<HttpResult> {
-  const url = `${baseUrl}/api/pets`;
+  const client = new HttpClient(baseUrl, CLIENTS);
   const post = async (n: number): Promise<string> => {
     try {
-      const res = await fetch(url, {
-        method: 'POST',
-        headers: { ...auth, 'content-type': 'application/json' },
-        body: BODIES[n % BODIES.length]!,
-      });
-      // Read to the end, so that the connection is kept for the next request.
-      const body = await res.text();
-      if (lag && res.status === 201) lag.written((JSON.parse(body) as { position: number }).position);
+      const res = await client.post('/api/pets', BODIES[n % BODIES.length]!, auth);
+      if (lag && res.status === 201) lag.written((JSON.parse(res.body) as { position: number }).position);
       return String(res.status);
     } catch (err) {
-      return `error ${(err as { cause?: { code?: string } }).cause?.code ?? (err as Error).name}`;
+      return `error ${(err as { code?: string }).code ?? (err as Error).name}`;
     }
   };
-  if (ctx.settings.warmupSeconds > 0) {
-    await runTimed({
+  try {
+    if (ctx.settings.warmupSeconds > 0) {
+      await runTimed({
+        concurrency: CLIENTS,
+        warmupSeconds: 0,
+        seconds: ctx.settings.warmupSeconds,
+        worker: () => post,
+      });
+    }
+    const created = new Samples();
+    const others = new Map<string, number>();
+    if (lag) lag.measuring = true;
+    const timed = await runTimed({
       concurrency: CLIENTS,
       warmupSeconds: 0,
-      seconds: ctx.settings.warmupSeconds,
-      worker: () => post,
+      seconds: ctx.settings.phaseSeconds,
+      worker: () => async (n) => {
+        const t0 = performance.now();
+        const status = await post(n);
+        if (status === '201') created.add(performance.now() - t0);
+        else others.set(status, (others.get(status) ?? 0) + 1);
+      },
     });
+    return {
+      load: { operations: created.count, seconds: timed.seconds, latency: created.summary() },
+      others,
+    };
+  } finally {
+    client.close();
   }
-  const created = new Samples();
-  const others = new Map<string, number>();
-  if (lag) lag.measuring = true;
-  const timed = await runTimed({
-    concurrency: CLIENTS,
-    warmupSeconds: 0,
-    seconds: ctx.settings.phaseSeconds,
-    worker: () => async (n) => {
-      const t0 = performance.now();
-      const status = await post(n);
-      if (status === '201') created.add(performance.now() - t0);
-      else others.set(status, (others.get(status) ?? 0) + 1);
-    },
-  });
-  return {
-    load: { operations: created.count, seconds: timed.seconds, latency: created.summary() },
-    others,
-  };
 }
 
 function compare(ctx: SuiteContext, transport: Transport, ours: HttpResult, plain: HttpResult): Comparison {

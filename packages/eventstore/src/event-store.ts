@@ -585,14 +585,11 @@ export class EventStore {
     const filtered =
       options.category !== undefined || (options.types !== undefined && options.types.length > 0);
     if (!filtered) return this.#readAllUnfiltered(after, limit);
-    // The head is read first: a filtered read may only move its checkpoint over positions it
-    // could see, and events stamped after this point must be left for the next read.
-    const head = await this.headPosition();
-    // A filtered read scans a window of positions, up to the head, and returns what matches in it.
-    const window = Math.max(0, Math.min(limit * 10, 100_000, head - after));
-    if (window === 0) return { events: [], checkpoint: after, head: Math.max(head, after) };
+    // A filtered read scans a window of positions after `after`, up to the head, and returns what
+    // matches in it; the head, the window and the page come from one statement, so one snapshot:
+    // the checkpoint moves only over positions that snapshot could see (stamped later: next read).
     const conditions: string[] = [];
-    const params: unknown[] = [after, window];
+    const params: unknown[] = [after, Math.min(limit * 10, 100_000)];
     if (options.category !== undefined) {
       params.push(`${options.category}-`);
       conditions.push(`starts_with(e.stream_id, $${params.length})`);
@@ -601,28 +598,39 @@ export class EventStore {
       params.push(options.types);
       conditions.push(`e.type = ANY ($${params.length})`);
     }
-    const { rows } = await this.pool.query<EventRow & { head: string }>(
-      `WITH r AS (
+    const { rows } = await this.pool.query<Partial<EventRow> & { head: string; win: string }>(
+      `WITH w AS (
+         SELECT h.head, greatest(0, least($2, h.head - $1)) AS win
+           FROM (SELECT coalesce((SELECT position_end FROM eventstore.runs ORDER BY position_end DESC LIMIT 1), 0) AS head) h
+       ),
+       r AS (
          SELECT position_end, seq_start, seq_end FROM eventstore.runs
-         WHERE position_end > $1 ORDER BY position_end LIMIT $2
+         WHERE position_end > $1 ORDER BY position_end LIMIT (SELECT win FROM w)
+       ),
+       page AS (
+         SELECT r.position_end - (r.seq_end - e.seq) AS position, ${EVENT_COLUMNS}
+         FROM r CROSS JOIN LATERAL (
+           SELECT * FROM eventstore.events e
+           WHERE e.seq BETWEEN greatest(r.seq_start, r.seq_end - r.position_end + $1 + 1)
+                           AND least(r.seq_end, r.seq_end - r.position_end + $1 + (SELECT win FROM w))
+           AND ${conditions.join(' AND ')}
+         ) e
+         ORDER BY 1
+         LIMIT ${limit}
        )
-       SELECT r.position_end - (r.seq_end - e.seq) AS position, ${EVENT_COLUMNS}
-       FROM r CROSS JOIN LATERAL (
-         SELECT * FROM eventstore.events e
-         WHERE e.seq BETWEEN greatest(r.seq_start, r.seq_end - r.position_end + $1 + 1)
-                         AND least(r.seq_end, r.seq_end - r.position_end + $1 + $2)
-         AND ${conditions.join(' AND ')}
-       ) e
-       ORDER BY 1
-       LIMIT ${limit}`,
+       SELECT w.head, w.win, page.* FROM w LEFT JOIN page ON true ORDER BY page.position`,
       params,
     );
+    const head = Number(rows[0]?.head ?? 0);
+    const window = Number(rows[0]?.win ?? 0);
+    if (head > this.notifier.lastPosition) this.notifier.lastPosition = head;
+    const found = rows.filter((r): r is EventRow & typeof r => r.id != null);
     // A full page ends at its last event; a short one read the whole window.
     const checkpoint = Math.max(
-      rows.length === limit ? Number(rows[rows.length - 1]!.position) : after + window,
+      found.length === limit ? Number(found[found.length - 1]!.position) : after + window,
       after,
     );
-    return { events: await this.#toEvents(rows), checkpoint, head: Math.max(head, checkpoint) };
+    return { events: await this.#toEvents(found), checkpoint, head: Math.max(head, checkpoint) };
   }
 
   /** A page of the whole log: the page and the head in one statement (readers page through millions). */

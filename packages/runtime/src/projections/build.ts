@@ -1,11 +1,12 @@
 // Applying events to one build of a projection: a batch's documents are loaded (or taken from the
 // in-memory cache of a rebuild), `apply` runs in memory, and the changed documents, the counters'
-// deltas, the notices and the checkpoint are written in one transaction.
+// deltas, the notices and the checkpoint are written in one statement (so one transaction).
 import type pg from 'pg';
 import type { EventStore, LogFilter, ReadAllResult, RecordedEvent } from '@optic-mart/eventstore';
 import type { KeyValueStore } from '@optic-mart/messaging';
 import type { Logger } from '@optic-mart/platform';
-import { publishNotices, recordNotices, type Notice } from './notices.js';
+import { insertNoticesSql, noticeRows, publishNotices, type Notice } from './notices.js';
+import type { LogTail } from './log-tail.js';
 import type { ProjectedEvent } from './projection.js';
 import {
   buildTable,
@@ -55,13 +56,24 @@ interface Touched {
 const CACHE_LIMIT = 2_000_000;
 /** Events per read of the log (the store's largest page). */
 const PAGE = 10_000;
+/**
+ * A live build that reads past events none of which are its own moves its checkpoint in memory
+ * (and announces it), and writes it at most this often: a dozen projections need not each commit
+ * a transaction for every event of someone else's. Well under the gateway's read-your-writes wait,
+ * which reads the written checkpoint when an announcement was lost.
+ */
+export const IDLE_CHECKPOINT_MS = 500;
 
 /** One build of one projection, as its owner applies events to it. */
 export class BuildRunner {
   readonly projection: AnyProjection;
   readonly build: number;
   readonly version: number;
+  /** Applied up to here: the written checkpoint, or past it over events not this projection's. */
   #position: number;
+  /** The checkpoint as written in projection.builds (what the next write compares and sets). */
+  #written: number;
+  #writtenAt = performance.now();
   #events: number;
   /** id → document (null: absent), when caching; `complete`: every document is in it. */
   #cache: Map<string, unknown> | null;
@@ -70,6 +82,7 @@ export class BuildRunner {
   #counters: [string, (doc: never) => string | null][] = [];
   #prepared = false;
   readonly #store: EventStore;
+  readonly #tail: LogTail | undefined;
   readonly #logger: Logger | undefined;
 
   constructor(options: {
@@ -78,14 +91,18 @@ export class BuildRunner {
     store: EventStore;
     /** Keep documents in memory between batches (a rebuild). */
     cache: boolean;
+    /** Where live batches read the log (shared by the process's live builds); else the store. */
+    tail?: LogTail | undefined;
     logger?: Logger | undefined;
   }) {
     this.projection = options.projection;
     this.build = options.row.build;
     this.version = options.row.version;
     this.#position = options.row.position;
+    this.#written = options.row.position;
     this.#events = options.row.events;
     this.#store = options.store;
+    this.#tail = options.tail;
     this.#logger = options.logger;
     this.#cache = options.cache ? new Map() : null;
     // A build from position 0 starts empty: whatever is not in the cache does not exist.
@@ -120,26 +137,50 @@ export class BuildRunner {
     this.#prepared = true;
   }
 
+  /** The checkpoint is ahead of the written one (over events not this projection's). */
+  get unwritten(): boolean {
+    return this.#position > this.#written;
+  }
+
   /** Reads what follows the checkpoint and applies it in one transaction on `client`. */
   async step(client: pg.ClientBase, options: StepOptions): Promise<StepResult> {
     await this.prepare(client);
     const from = this.#position;
     const { events, checkpoint, head } = await this.#read(options);
-    if (checkpoint <= from) return { handled: 0, from, to: from, head, paused: false };
-    const result = await this.#write(client, events, from, checkpoint, options);
-    if (result === 'paused') return { handled: 0, from, to: from, head, paused: true };
-    this.#position = checkpoint;
-    this.#events += events.length;
-    if (options.live && options.kv) {
-      // Not durable, and not needed to be: a receiver that misses it reads the gap from the table.
-      await publishNotices(options.kv, {
-        projection: this.projection.name,
-        from,
-        to: checkpoint,
-        notices: result,
-      }).catch((err: unknown) => this.#logger?.warn({ err }, 'could not publish notices'));
+    const to = Math.max(checkpoint, from);
+    const writeDue =
+      !options.live ||
+      events.length > 0 ||
+      options.upTo !== undefined || // a swap compares the written checkpoints
+      performance.now() - this.#writtenAt >= IDLE_CHECKPOINT_MS;
+    if (!writeDue || to <= this.#written) {
+      // Nothing of this projection's: the checkpoint moves in memory, written later.
+      if (to > from) {
+        this.#position = to;
+        await this.#announce(options, from, to, []);
+      }
+      return { handled: 0, from, to, head, paused: false };
     }
-    return { handled: events.length, from, to: checkpoint, head, paused: false };
+    const result = await this.#write(client, events, this.#written, to, options);
+    if (result === 'paused') {
+      this.#position = this.#written;
+      return { handled: 0, from, to: this.#written, head, paused: true };
+    }
+    this.#position = to;
+    this.#written = to;
+    this.#writtenAt = performance.now();
+    this.#events += events.length;
+    await this.#announce(options, from, to, result);
+    return { handled: events.length, from, to, head, paused: false };
+  }
+
+  /** Publishes a live batch (after it committed): not durable, and not needed to be. */
+  async #announce(options: StepOptions, from: number, to: number, notices: readonly Notice[]): Promise<void> {
+    if (!options.live || !options.kv) return;
+    // A receiver that misses it reads the gap from the table.
+    await publishNotices(options.kv, { projection: this.projection.name, from, to, notices }).catch(
+      (err: unknown) => this.#logger?.warn({ err }, 'could not publish notices'),
+    );
   }
 
   async #read(options: StepOptions): Promise<{ events: RecordedEvent[]; checkpoint: number; head: number }> {
@@ -152,7 +193,10 @@ export class BuildRunner {
     let head = checkpoint;
     const upTo = options.upTo ?? Infinity;
     while (events.length < options.maxEvents && checkpoint < upTo) {
-      const page = await this.#page(checkpoint, Math.min(PAGE, options.maxEvents - events.length), filter);
+      const size = Math.min(PAGE, options.maxEvents - events.length);
+      const page =
+        (options.live ? await this.#tail?.read(checkpoint, size, filter) : null) ??
+        (await this.#page(checkpoint, size, filter));
       head = page.head;
       // A rebuild reads the next page while this batch is applied and written.
       if (this.#cache && page.checkpoint < page.head && options.upTo === undefined) {
@@ -189,7 +233,12 @@ export class BuildRunner {
     return this.#store.readAll({ after, limit, ...filter });
   }
 
-  /** Applies and writes; returns the notices, or 'paused' when the live build is paused. */
+  /**
+   * Applies `events` in memory and writes the result (documents, counters, notices and the checkpoint)
+   * in ONE statement, which is its own transaction: a live batch costs the log read, the load of the
+   * documents it needs and this write, instead of a round trip per part. Returns the notices, or
+   * 'paused' when the live build is paused (nothing written).
+   */
   async #write(
     client: pg.ClientBase,
     events: readonly RecordedEvent[],
@@ -201,24 +250,13 @@ export class BuildRunner {
     const table = buildTable(p.name, this.build);
     const ids: (string | null)[] = events.map((e) => p.documentId(e as ProjectedEvent));
 
-    // Documents this batch needs that are not in memory.
-    const missing = new Set<string>();
-    if (!this.#complete) {
-      for (const id of ids) if (id !== null && !(this.#cache?.has(id) ?? false)) missing.add(id);
-    }
-
-    await client.query('BEGIN');
     try {
-      if (options.live) {
-        // A pause that committed before this row lock is obeyed; one after waits for this batch.
-        const paused = await client.query<{ paused: boolean }>(
-          'SELECT paused FROM projection.projections WHERE name = $1 FOR SHARE',
-          [p.name],
-        );
-        if (paused.rows[0]?.paused) {
-          await client.query('ROLLBACK');
-          return 'paused';
-        }
+      // Documents this batch needs that are not in memory. Read before the write, outside it: only
+      // this build's owner writes its table, and the write's compare-and-set of the checkpoint fails
+      // (writing nothing) if anyone else has moved the build on meanwhile.
+      const missing = new Set<string>();
+      if (!this.#complete) {
+        for (const id of ids) if (id !== null && !(this.#cache?.has(id) ?? false)) missing.add(id);
       }
       const loaded = new Map<string, unknown>();
       if (missing.size > 0) {
@@ -258,18 +296,20 @@ export class BuildRunner {
         entry.recordedAt = event.recordedAt;
       }
 
-      await this.#writeDocuments(client, table, touched);
-      await this.#writeCounters(client, touched);
-      if (options.live) await recordNotices(client, p.name, notices);
-      const cas = await client.query(
-        `UPDATE projection.builds SET position = $3, events = events + $4, updated_at = now()
-          WHERE name = $1 AND build = $2 AND position = $5 AND status = $6`,
-        [p.name, this.build, to, events.length, from, options.live ? 'live' : 'building'],
+      const { rows } = await client.query<{ paused: boolean; moved: boolean }>(
+        this.#batchStatement(table, touched, options.live ? noticeRows(notices) : [], {
+          name: p.name,
+          build: this.build,
+          from,
+          to,
+          events: events.length,
+          live: options.live,
+        }),
       );
-      if (cas.rowCount !== 1) {
+      if (rows[0]?.paused) return 'paused';
+      if (!rows[0]?.moved) {
         throw new LostBuildError(`build ${this.build} of ${p.name} moved on without this process`);
       }
-      await client.query('COMMIT');
 
       if (this.#cache) {
         for (const [id, entry] of touched) this.#cache.set(id, entry.after);
@@ -277,7 +317,6 @@ export class BuildRunner {
       }
       return notices;
     } catch (err) {
-      await client.query('ROLLBACK').catch(() => undefined);
       // What the cache holds may no longer match the table: start over from the table.
       if (this.#cache) {
         this.#cache.clear();
@@ -287,7 +326,32 @@ export class BuildRunner {
     }
   }
 
-  async #writeDocuments(client: pg.ClientBase, table: string, touched: ReadonlyMap<string, Touched>) {
+  /**
+   * The batch's one statement. `cas` moves the checkpoint from `from` to `to` (when the build is
+   * still ours, and for a live build only when not paused: `FOR SHARE` makes a pause that committed
+   * first win, and one that comes later wait for this batch); every other part writes only when
+   * `cas` did, so a lost build or a pause writes nothing. Returns one row (paused, moved).
+   */
+  #batchStatement(
+    table: string,
+    touched: ReadonlyMap<string, Touched>,
+    notices: readonly { position: number; topics: string[] }[],
+    batch: { name: string; build: number; from: number; to: number; events: number; live: boolean },
+  ): pg.QueryConfig {
+    const values: unknown[] = [batch.name, batch.build, batch.to, batch.events, batch.from];
+    const param = (value: unknown): string => `$${values.push(value)}`;
+    const moved = 'EXISTS (SELECT FROM cas)';
+    const parts = [
+      batch.live
+        ? `gate AS (SELECT paused FROM projection.projections WHERE name = $1 FOR SHARE)`
+        : `gate AS (SELECT false AS paused)`,
+      `cas AS (
+         UPDATE projection.builds SET position = $3, events = events + $4, updated_at = now()
+          WHERE name = $1 AND build = $2 AND position = $5 AND status = ${param(batch.live ? 'live' : 'building')}
+            AND NOT coalesce((SELECT paused FROM gate), false)
+         RETURNING 1)`,
+    ];
+
     const upserts: Record<string, unknown>[] = [];
     const deletes: string[] = [];
     for (const [id, t] of touched) {
@@ -305,29 +369,25 @@ export class BuildRunner {
       for (const [column, def] of this.#columns) row[column] = def.value(t.after as never) ?? null;
       upserts.push(row);
     }
-    if (deletes.length > 0) await client.query(`DELETE FROM ${table} WHERE id = ANY($1)`, [deletes]);
-    if (upserts.length === 0) return;
-    const columns = ['id', 'doc', 'position', 'updated_at', ...this.#columns.map(([c]) => c)];
-    const types = ['text', 'jsonb', 'bigint', 'timestamptz', ...this.#columns.map(([, d]) => d.type)];
-    const list = columns.map(quote).join(', ');
-    const record = columns.map((c, i) => `${quote(c)} ${types[i]!}`).join(', ');
-    const set = columns
-      .slice(1)
-      .map((c) => `${quote(c)} = EXCLUDED.${quote(c)}`)
-      .join(', ');
-    // One statement per chunk (a JSON parameter is at most 1 GB; chunks keep it far below).
-    for (let i = 0; i < upserts.length; i += 20_000) {
-      await client.query(
-        `INSERT INTO ${table} (${list})
-         SELECT ${list} FROM jsonb_to_recordset($1::jsonb) AS r(${record})
-         ON CONFLICT (id) DO UPDATE SET ${set}`,
-        [JSON.stringify(upserts.slice(i, i + 20_000))],
-      );
+    if (deletes.length > 0) {
+      parts.push(`deleted AS (DELETE FROM ${table} WHERE id = ANY(${param(deletes)}::text[]) AND ${moved})`);
     }
-  }
-
-  async #writeCounters(client: pg.ClientBase, touched: ReadonlyMap<string, Touched>) {
-    for (const [counter, key] of this.#counters) {
+    if (upserts.length > 0) {
+      const columns = ['id', 'doc', 'position', 'updated_at', ...this.#columns.map(([c]) => c)];
+      const types = ['text', 'jsonb', 'bigint', 'timestamptz', ...this.#columns.map(([, d]) => d.type)];
+      const list = columns.map(quote).join(', ');
+      const record = columns.map((c, i) => `${quote(c)} ${types[i]!}`).join(', ');
+      const set = columns
+        .slice(1)
+        .map((c) => `${quote(c)} = EXCLUDED.${quote(c)}`)
+        .join(', ');
+      parts.push(`upserted AS (
+         INSERT INTO ${table} (${list})
+         SELECT ${list} FROM jsonb_to_recordset(${param(JSON.stringify(upserts))}::jsonb) AS r(${record})
+          WHERE ${moved}
+         ON CONFLICT (id) DO UPDATE SET ${set})`);
+    }
+    this.#counters.forEach(([counter, key], n) => {
       const deltas = new Map<string, number>();
       for (const t of touched.values()) {
         if (t.after === t.before) continue;
@@ -338,13 +398,27 @@ export class BuildRunner {
         if (after !== null) deltas.set(after, (deltas.get(after) ?? 0) + 1);
       }
       const changed = [...deltas].filter(([, d]) => d !== 0);
-      if (changed.length === 0) continue;
-      const table = counterTable(this.projection.name, counter, this.build);
-      await client.query(
-        `INSERT INTO ${table} AS c (key, count) SELECT * FROM unnest($1::text[], $2::bigint[])
-         ON CONFLICT (key) DO UPDATE SET count = c.count + EXCLUDED.count`,
-        [changed.map(([k]) => k), changed.map(([, d]) => d)],
-      );
+      if (changed.length === 0) return;
+      const counters = counterTable(this.projection.name, counter, this.build);
+      parts.push(`counted${n} AS (
+         INSERT INTO ${counters} AS c (key, count)
+         SELECT k, d FROM unnest(${param(changed.map(([k]) => k))}::text[], ${param(changed.map(([, d]) => d))}::bigint[]) AS x(k, d)
+          WHERE ${moved}
+         ON CONFLICT (key) DO UPDATE SET count = c.count + EXCLUDED.count)`);
+    });
+    if (notices.length > 0) {
+      parts.push(`noticed AS (${insertNoticesSql('$1', param(JSON.stringify(notices)), moved)})`);
     }
+    // The batch's commit need not wait for the disk: a read model is derived from events that are
+    // durable already, and the WAL is flushed in order, so a batch lost in a crash is one after
+    // which nothing durable depends on it (its checkpoint is lost with it, and it is applied again,
+    // to the same result). Waiting would put every batch in the queue for the WAL flush beside the
+    // appends that must wait (two flushes per command instead of one).
+    return {
+      text: `WITH ${parts.join(',\n')}
+        SELECT coalesce((SELECT paused FROM gate), false) AS paused, ${moved} AS moved,
+               set_config('synchronous_commit', 'off', true) AS commit_mode`,
+      values,
+    };
   }
 }

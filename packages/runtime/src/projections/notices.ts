@@ -34,7 +34,8 @@ export type Queryable = Pick<pg.Pool, 'query'>;
 
 /**
  * The table, for the projector's migration (or `ensureNoticesSchema`). Idempotent. Rows are
- * written only by `recordNotices` and removed only by `pruneNotices`.
+ * written only by `insertNoticesSql` (a projector's batch, or `recordNotices`) and removed only by
+ * `pruneNotices`.
  */
 export const NOTICES_DDL = `
 CREATE SCHEMA IF NOT EXISTS projection;
@@ -90,6 +91,13 @@ export async function recordNotices(
   projection: string,
   notices: readonly Notice[],
 ): Promise<void> {
+  const rows = noticeRows(notices);
+  if (rows.length === 0) return;
+  await client.query(insertNoticesSql('$1', '$2'), [projection, JSON.stringify(rows)]);
+}
+
+/** A batch's notices as rows of `projection.notices`: one per position, topics merged, none empty. */
+export function noticeRows(notices: readonly Notice[]): { position: number; topics: string[] }[] {
   const byPosition = new Map<number, Set<string>>();
   for (const notice of notices) {
     if (notice.topics.length === 0) continue;
@@ -97,15 +105,19 @@ export async function recordNotices(
     if (topics === undefined) byPosition.set(notice.position, (topics = new Set()));
     for (const topic of notice.topics) topics.add(topic);
   }
-  if (byPosition.size === 0) return;
-  const rows = [...byPosition].map(([position, topics]) => ({ position, topics: [...topics] }));
-  await client.query(
-    `INSERT INTO projection.notices (projection, position, topics)
-     SELECT $1, n.position, ARRAY(SELECT jsonb_array_elements_text(n.topics))
-       FROM jsonb_to_recordset($2::jsonb) AS n(position bigint, topics jsonb)
-     ON CONFLICT (projection, position) DO NOTHING`,
-    [projection, JSON.stringify(rows)],
-  );
+  return [...byPosition].map(([position, topics]) => ({ position, topics: [...topics] }));
+}
+
+/**
+ * The statement that inserts `noticeRows` (a JSON parameter, `rows`) for the projection named by
+ * parameter `projection`, only `where` the caller's condition holds (a SQL boolean expression).
+ */
+export function insertNoticesSql(projection: string, rows: string, where = 'true'): string {
+  return `INSERT INTO projection.notices (projection, position, topics)
+     SELECT ${projection}, n.position, ARRAY(SELECT jsonb_array_elements_text(n.topics))
+       FROM jsonb_to_recordset(${rows}::jsonb) AS n(position bigint, topics jsonb)
+      WHERE ${where}
+     ON CONFLICT (projection, position) DO NOTHING`;
 }
 
 /** Above this many notices a batch is published without them: receivers read them from the table. */

@@ -180,6 +180,49 @@ describe('projector', { timeout: 900_000 }, () => {
     await stop(projector);
   });
 
+  it('passes events that are not its own in memory, announced at once, and writes that checkpoint only every so often', async () => {
+    const batches: NoticeBatch[] = [];
+    const unsubscribe = await kv.subscribe(NOTICES_CHANNEL, (m) => {
+      const b = parseNoticeBatch(m);
+      if (b?.projection === 'idle_a') batches.push(b);
+    });
+    const projector = await start([tallies('idle_a', 1, 'ia')]);
+    await waitUntil(
+      'the first build to go live',
+      async () => (await liveOf(projector, 'idle_a')).live !== null,
+    );
+    const written = async () =>
+      (
+        await sql.query<{ position: string }>(
+          `SELECT position FROM projection.builds WHERE name = 'idle_a' AND status = 'live'`,
+        )
+      ).rows[0]!.position;
+    const seen = new Set<string>([await written()]);
+    // Someone else's events, one at a time for about a second: each is announced as passed …
+    for (let i = 0; i < 25; i++) {
+      const r = await store.append(`else-${randomUUID()}`, [{ type: 'Unrelated', data: {} }], {
+        expectedVersion: 1,
+      });
+      await waitUntil('the event announced as passed', () => batches.some((b) => b.to >= r.position), 5_000);
+      seen.add(await written());
+      await sleep(40);
+    }
+    // … but the checkpoint is written a few times, not once per event, and catches up when idle.
+    assert.ok(seen.size <= 5, `the checkpoint was written ${seen.size - 1} times for 25 events`);
+    const head = await store.headPosition();
+    await waitUntil(
+      'the written checkpoint to reach the head',
+      async () => Number(await written()) >= head,
+      5_000,
+    );
+    // An event of its own is written (and announced) with the checkpoint, at once.
+    const own = await appendCounted('ia', 1, 1);
+    await waitUntil('its own event applied', async () => Number(await written()) >= own, 5_000);
+    assert.equal(await assertMatches('idle_a', 'ia'), 1);
+    await unsubscribe();
+    await stop(projector);
+  });
+
   it('applies a batch and its checkpoint atomically: a failure mid-batch applies nothing and is retried', async () => {
     // The checkpoint's UPDATE fails while the flag is set: after the documents, counters and notices
     // of the batch were written in its transaction.

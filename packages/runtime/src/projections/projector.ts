@@ -11,7 +11,8 @@ import pg from 'pg';
 import type { EventStore } from '@optic-mart/eventstore';
 import type { KeyValueStore } from '@optic-mart/messaging';
 import { AppError, counter, gauge, type Logger, type MetricsRegistry } from '@optic-mart/platform';
-import { BuildRunner, LostBuildError, type StepResult } from './build.js';
+import { BuildRunner, IDLE_CHECKPOINT_MS, LostBuildError, type StepResult } from './build.js';
+import { LogTail } from './log-tail.js';
 import { publishNotices } from './notices.js';
 import {
   BUILD_COLUMNS,
@@ -167,6 +168,8 @@ export async function startProjector(options: ProjectorOptions): Promise<Project
   await migrateProjections(pool);
 
   const held = new Map<string, Held>();
+  // The live builds' reads of the log: one for all of them.
+  const tail = new LogTail(store);
   let stopped = false;
   let timer: NodeJS.Timeout | undefined;
   let member: pg.Client | null = null;
@@ -340,7 +343,9 @@ export async function startProjector(options: ProjectorOptions): Promise<Project
         await sleep(Math.min(contendEveryMs, 500), h.controller.signal);
       } else if (result.to >= result.head) {
         h.paused = false;
-        await store.notifier.waitForPositionAbove(result.to, idleMs, h.controller.signal);
+        // A checkpoint moved in memory only is written within IDLE_CHECKPOINT_MS, events or not.
+        const wakeMs = live.unwritten ? Math.min(idleMs, IDLE_CHECKPOINT_MS) : idleMs;
+        await store.notifier.waitForPositionAbove(result.to, wakeMs, h.controller.signal);
       }
     }
   }
@@ -475,7 +480,7 @@ export async function startProjector(options: ProjectorOptions): Promise<Project
   }
 
   function startBuild(h: Held, row: BuildRow): void {
-    const b = new BuildRunner({ projection: h.projection, row, store, cache: true, logger });
+    const b = new BuildRunner({ projection: h.projection, row, store, cache: true, tail, logger });
     h.building = b;
     h.loops.push(buildLoop(h, b));
   }
@@ -536,7 +541,7 @@ export async function startProjector(options: ProjectorOptions): Promise<Project
       );
       h.paused = paused.rows[0]?.paused ?? false;
       if (live) {
-        h.live = new BuildRunner({ projection, row: live, store, cache: false, logger });
+        h.live = new BuildRunner({ projection, row: live, store, cache: false, tail, logger });
         await h.live.prepare(client);
       }
       h.loops.push(liveLoop(h));

@@ -3,12 +3,12 @@
 // models a projector running in-process keeps.
 import { after, before, describe, it } from 'node:test';
 import assert from 'node:assert/strict';
-import { randomUUID } from 'node:crypto';
+import { randomInt, randomUUID } from 'node:crypto';
 import { EventStore } from '@optic-mart/eventstore';
-import { WorkerRegistry, connectMessaging, type Messaging } from '@optic-mart/messaging';
+import { CommandDispatcher, WorkerRegistry, connectMessaging, type Messaging } from '@optic-mart/messaging';
 import { createLogger, createMetricsRegistry, type HttpServer } from '@optic-mart/platform';
 import { startProjector, type Projector } from '@optic-mart/runtime';
-import { petsProjection } from '@optic-mart/catalog';
+import { petStreamId, petsProjection } from '@optic-mart/catalog';
 import { createTestDatabase, type TestDatabase } from '@optic-mart/testkit';
 import { start as startWorker } from '../../worker/src/main.js';
 import { buildGatewayApp } from './app.js';
@@ -157,6 +157,59 @@ for (const transport of transports) {
       assert.deepEqual(await again.json(), await first.json());
       const reused = await json('POST', '/api/pets', { name: 'Other' }, { 'idempotency-key': key });
       assert.equal(reused.status, 422);
+    });
+
+    it('answers a command sent again under its id with the first outcome at once, in flight or done', async () => {
+      // A retried webhook, a saga resending after a restart: the queue drops the repeat, and the
+      // reply goes to the first sender only; the repeat must not wait out the reply timeout.
+      const dispatcher = new CommandDispatcher({
+        commands: messaging.commands,
+        kv: messaging.kv,
+        logger: createLogger({ name: 'dispatcher-test', level: 'warn' }),
+        replyTimeoutMs: 20_000,
+        maxQueueDepth: 10_000,
+        retryAfterSeconds: 1,
+      });
+      await dispatcher.start();
+      const other = new CommandDispatcher({
+        commands: messaging.commands,
+        kv: messaging.kv,
+        logger: createLogger({ name: 'dispatcher-test', level: 'warn' }),
+        replyTimeoutMs: 20_000,
+        maxQueueDepth: 10_000,
+        retryAfterSeconds: 1,
+      });
+      await other.start();
+      try {
+        const commandId = randomUUID();
+        const command = {
+          context: 'catalog',
+          type: 'CreatePet',
+          aggregateId: petStreamId(String(randomInt(1, 2 ** 48 - 1))),
+          data: { name: 'Repeated' },
+          commandId,
+          metadata: { correlationId: commandId, userId: seller.principal.userId },
+        };
+        const started = performance.now();
+        // Twice at once from one gateway, once from another while the first is in flight …
+        const outcomes = await Promise.all([
+          dispatcher.dispatch(command),
+          dispatcher.dispatch(command),
+          other.dispatch(command),
+        ]);
+        // … and once more after it is done.
+        outcomes.push(await other.dispatch(command));
+        const elapsed = performance.now() - started;
+        assert.ok(elapsed < 5_000, `the repeats took ${Math.round(elapsed)} ms`);
+        for (const outcome of outcomes) {
+          assert.equal(outcome.kind, 'completed');
+          assert.deepEqual(outcome, outcomes[0]);
+        }
+        assert.equal(outcomes[0].kind === 'completed' && outcomes[0].status.status, 'succeeded');
+      } finally {
+        await dispatcher.stop();
+        await other.stop();
+      }
     });
 
     it('answers 202 with a status URL when the reply is slow, and the status URL tells the outcome', async () => {

@@ -16,8 +16,11 @@ export interface DispatcherOptions {
   readonly retryAfterSeconds: number;
 }
 
+/** A command's outcome: succeeded or failed. */
+type Done = Exclude<CommandStatus, { status: 'pending' }>;
+
 export type Outcome =
-  | { readonly kind: 'completed'; readonly status: Exclude<CommandStatus, { status: 'pending' }> }
+  | { readonly kind: 'completed'; readonly status: Done }
   | { readonly kind: 'pending'; readonly commandId: string };
 
 /**
@@ -30,7 +33,8 @@ export class CommandDispatcher {
   readonly registry: WorkerRegistry;
   readonly statuses: CommandStatusStore;
   readonly #options: DispatcherOptions;
-  readonly #waiting = new Map<string, (status: Exclude<CommandStatus, { status: 'pending' }>) => void>();
+  /** Requests waiting for a command's reply, by command id (two requests may send one command). */
+  readonly #waiting = new Map<string, Set<(status: Done) => void>>();
   readonly #depthCache = new Map<string, { at: number; depth: number }>();
   #unsubscribe: (() => Promise<void>) | null = null;
 
@@ -43,8 +47,8 @@ export class CommandDispatcher {
   async start(): Promise<void> {
     this.#unsubscribe = await this.#options.kv.subscribe(replyChannel(this.gatewayId), (message) => {
       try {
-        const status = JSON.parse(message) as Exclude<CommandStatus, { status: 'pending' }>;
-        this.#waiting.get(status.commandId)?.(status);
+        const status = JSON.parse(message) as Done;
+        for (const resolve of this.#waiting.get(status.commandId) ?? []) resolve(status);
       } catch (err) {
         this.#options.logger.warn({ err }, 'unreadable command reply');
       }
@@ -87,15 +91,21 @@ export class CommandDispatcher {
         replyTo: replyChannel(this.gatewayId),
       },
     };
-    const reply = new Promise<Exclude<CommandStatus, { status: 'pending' }>>((resolve) => {
-      this.#waiting.set(envelope.commandId, resolve);
-    });
+    const { commandId } = envelope;
+    let resolveReply!: (status: Done) => void;
+    const reply = new Promise<Done>((resolve) => (resolveReply = resolve));
+    const waiters = this.#waiting.get(commandId) ?? new Set<(status: Done) => void>();
+    this.#waiting.set(commandId, waiters);
+    waiters.add(resolveReply);
+    let timer: NodeJS.Timeout | undefined;
+    const gaveUp = new AbortController();
     try {
+      let sent: { duplicate: boolean };
       try {
-        await this.#options.commands.send(envelope);
+        sent = await this.#options.commands.send(envelope);
       } catch (err) {
         // Not accepted, so nothing happened: the client may simply try again.
-        this.#options.logger.warn({ err, commandId: envelope.commandId }, 'command not enqueued');
+        this.#options.logger.warn({ err, commandId }, 'command not enqueued');
         throw new AppError(
           'service_unavailable',
           `The ${context} queue did not take the command; try again.`,
@@ -105,17 +115,33 @@ export class CommandDispatcher {
           },
         );
       }
-      let timer: NodeJS.Timeout | undefined;
       const timeout = new Promise<null>((resolve) => {
         timer = setTimeout(() => resolve(null), this.#options.replyTimeoutMs);
       });
-      const status = await Promise.race([reply, timeout]);
-      clearTimeout(timer);
+      // A repeat of a command the queue holds already (a retried webhook, a saga resending after a
+      // restart) is dropped, and its reply goes to whoever sent it first: its outcome is read from
+      // the status records instead.
+      const status = await Promise.race(
+        sent.duplicate ? [reply, timeout, this.#recorded(commandId, gaveUp.signal)] : [reply, timeout],
+      );
       if (status) return { kind: 'completed', status };
-      return await this.#pending(envelope.commandId, context);
+      return await this.#pending(commandId, context);
     } finally {
-      this.#waiting.delete(envelope.commandId);
+      clearTimeout(timer);
+      gaveUp.abort();
+      waiters.delete(resolveReply);
+      if (waiters.size === 0) this.#waiting.delete(commandId);
     }
+  }
+
+  /** Resolves with the command's recorded outcome once there is one (polled until `signal`). */
+  async #recorded(commandId: string, signal: AbortSignal): Promise<Done | null> {
+    for (let delayMs = 10; !signal.aborted; delayMs = Math.min(delayMs * 2, 250)) {
+      const status = await this.statuses.get(commandId).catch(() => null);
+      if (status && status.status !== 'pending') return status;
+      await new Promise((resolve) => setTimeout(resolve, delayMs));
+    }
+    return null;
   }
 
   /**

@@ -76,8 +76,12 @@ export interface DeadLetters<Message> {
 
 /** A work queue per context: each command goes to exactly one worker. */
 export interface CommandQueue {
-  /** Durably enqueues; resolves once accepted. A repeated commandId is dropped (not enqueued twice). */
-  send(command: CommandEnvelope): Promise<void>;
+  /**
+   * Durably enqueues; resolves once accepted. A repeated commandId (within the queue's duplicate
+   * window) is dropped, not enqueued twice: `duplicate` says so, and its reply goes to the first
+   * sender only.
+   */
+  send(command: CommandEnvelope): Promise<{ readonly duplicate: boolean }>;
   /**
    * Commands of a context accepted and not yet done — waiting, in flight, or waiting out a retry
    * backoff (for load shedding).

@@ -51,8 +51,8 @@ export function runCommandQueueConformance(
       const { commands } = await instances.open();
       const context = unique('dedup');
       const c = command(context);
-      await commands.send(c);
-      await commands.send({ ...c, data: { changed: true } });
+      assert.deepEqual(await commands.send(c), { duplicate: false });
+      assert.deepEqual(await commands.send({ ...c, data: { changed: true } }), { duplicate: true });
       assert.equal(await commands.depth(context), 1);
       const received: CommandEnvelope[] = [];
       await commands.consume(context, {
@@ -64,7 +64,7 @@ export function runCommandQueueConformance(
       await waitFor('the command', () => received.length === 1);
       assert.deepEqual(received[0], c);
       await waitFor('an empty queue', async () => (await commands.depth(context)) === 0);
-      await commands.send(c);
+      assert.deepEqual(await commands.send(c), { duplicate: true });
       await sleep(settleMs);
       assert.equal(received.length, 1);
       assert.equal(await commands.depth(context), 0);

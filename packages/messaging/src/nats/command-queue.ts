@@ -19,27 +19,32 @@ export class NatsCommandQueue implements CommandQueue {
   }
 
   /** Resolves once JetStream stored it (the PubAck); the commandId is the message id, so a repeat is dropped. */
-  async send(command: CommandEnvelope): Promise<void> {
+  async send(command: CommandEnvelope): Promise<{ duplicate: boolean }> {
     await this.#ensureStream(command.context);
     const h = natsHeaders();
     // Traces cross the queue in the headers, as well as in the envelope.
     if (command.metadata.traceparent) h.set('traceparent', command.metadata.traceparent);
     try {
-      await this.#publish(command, command.commandId, h);
+      return await this.#publish(command, command.commandId, h);
     } catch (err) {
       // No stream answered (deleted since we created it): create it again and send once more.
       if (!isNoResponders(err)) throw err;
       this.#ctx.forget(this.#ctx.names.commandStream(command.context));
       await this.#ensureStream(command.context);
-      await this.#publish(command, command.commandId, h);
+      return await this.#publish(command, command.commandId, h);
     }
   }
 
-  async #publish(command: CommandEnvelope, msgID: string, headers = natsHeaders()): Promise<void> {
+  async #publish(
+    command: CommandEnvelope,
+    msgID: string,
+    headers = natsHeaders(),
+  ): Promise<{ duplicate: boolean }> {
     const subject = this.#ctx.names.commandSubject(command.context);
     const ack = await this.#ctx.js.publish(subject, JSON.stringify(command), { msgID, headers });
     if (ack.duplicate)
       this.#ctx.logger?.debug({ commandId: command.commandId, msgID }, 'duplicate command dropped');
+    return { duplicate: ack.duplicate };
   }
 
   /** Messages in the context's stream: waiting, in flight, or waiting for a retry (acked ones are gone). */

@@ -85,9 +85,10 @@ export class PostgresCommandQueue implements CommandQueue {
   }
 
   /** Committed when it resolves; a commandId seen within the duplicate window is dropped. */
-  async send(command: CommandEnvelope): Promise<void> {
+  async send(command: CommandEnvelope): Promise<{ duplicate: boolean }> {
     const { rowCount } = await this.#ctx.pool.query(SEND, [command.context, command.commandId, command]);
     if (!rowCount) this.#ctx.logger?.debug({ commandId: command.commandId }, 'duplicate command dropped');
+    return { duplicate: !rowCount };
   }
 
   async depth(context: string): Promise<number> {

@@ -587,7 +587,8 @@ export class EventStore {
     if (!filtered) return this.#readAllUnfiltered(after, limit);
     // A filtered read scans a window of positions after `after`, up to the head, and returns what
     // matches in it; the head, the window and the page come from one statement, so one snapshot:
-    // the checkpoint moves only over positions that snapshot could see (stamped later: next read).
+    // the checkpoint moves only over positions that snapshot could see (stamped later: next read;
+    // no run of that snapshot ends beyond its head, so the scan needs no bound but the window's).
     const conditions: string[] = [];
     const params: unknown[] = [after, Math.min(limit * 10, 100_000)];
     if (options.category !== undefined) {
@@ -605,14 +606,14 @@ export class EventStore {
        ),
        r AS (
          SELECT position_end, seq_start, seq_end FROM eventstore.runs
-         WHERE position_end > $1 ORDER BY position_end LIMIT (SELECT win FROM w)
+         WHERE position_end > $1 ORDER BY position_end LIMIT $2
        ),
        page AS (
          SELECT r.position_end - (r.seq_end - e.seq) AS position, ${EVENT_COLUMNS}
          FROM r CROSS JOIN LATERAL (
            SELECT * FROM eventstore.events e
            WHERE e.seq BETWEEN greatest(r.seq_start, r.seq_end - r.position_end + $1 + 1)
-                           AND least(r.seq_end, r.seq_end - r.position_end + $1 + (SELECT win FROM w))
+                           AND least(r.seq_end, r.seq_end - r.position_end + $1 + $2)
            AND ${conditions.join(' AND ')}
          ) e
          ORDER BY 1

@@ -41,20 +41,18 @@ export class LogTail {
    * read the store instead.
    */
   async read(after: number, limit: number, filter: LogFilter): Promise<ReadAllResult | null> {
-    // Fetch when this reader has everything held, or the store announced more than is held; at
-    // most twice (a fetch shared with another reader may have started before the announcement),
-    // so that under a steady stream of appends the reader still gets its batch.
-    for (let fetches = 0; fetches < 2; fetches++) {
-      if (this.#start < 0) {
-        // Empty (new, or cleared): the reader anchors the tail at its checkpoint.
-        this.#start = after;
-        this.#end = after;
-      }
-      if (after < this.#start) return null;
-      if (after < this.#end && this.#store.notifier.lastPosition <= this.#end) break;
-      const end = this.#end;
+    if (this.#start < 0) {
+      // Empty (new, or cleared): the reader anchors the tail at its checkpoint.
+      this.#start = after;
+      this.#end = after;
+    }
+    if (after < this.#start) return null;
+    // A reader that has everything held asks for what is new (one fetch, shared by the readers
+    // that ask meanwhile). One with events left takes those first: fetching ahead of it would
+    // only push the oldest events out from under the slower readers.
+    if (after >= this.#end) {
       await (this.#fetching ??= this.#fetch().finally(() => (this.#fetching = null)));
-      if (this.#start >= 0 && this.#end === end) break; // nothing new
+      if (this.#start < 0) return null; // cleared meanwhile
     }
     if (after < this.#start || after > this.#end) return null;
     const prefix = filter.category !== undefined ? `${filter.category}-` : null;

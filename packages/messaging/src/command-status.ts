@@ -63,8 +63,10 @@ export class CommandStatusStore {
   async completed(status: Exclude<CommandStatus, { status: 'pending' }>, replyTo?: string): Promise<void> {
     const json = JSON.stringify(status);
     // Both at once: the waiting gateway answers from the reply; the record serves the status URL.
+    // Not durable: it is written before the command's acknowledgement, so if a crash loses it, the
+    // acknowledgement is lost too, and the redelivered command (applied once) writes it again.
     await Promise.all([
-      this.#kv.set(KEY(status.commandId), json, { ttlMs: this.#ttlMs }),
+      this.#kv.set(KEY(status.commandId), json, { ttlMs: this.#ttlMs, durable: false }),
       replyTo ? this.#kv.publish(replyTo, json) : undefined,
     ]);
   }

@@ -138,8 +138,13 @@ export interface MessagingTransport {
 /** Key-value with expiry and publish/subscribe (idempotency keys, worker registry, replies, live fan-out). */
 export interface KeyValueStore {
   get(key: string): Promise<string | null>;
-  /** Sets the value; `ttlMs` makes it expire. */
-  set(key: string, value: string, options?: { ttlMs?: number }): Promise<void>;
+  /**
+   * Sets the value; `ttlMs` makes it expire. `durable: false` lets the write be lost if the store's
+   * server crashes right after it (PostgreSQL then does not wait for its disk; Redis keeps nothing
+   * on disk in any case): for records that are written again if lost, such as a command's outcome
+   * before its queue acknowledgement.
+   */
+  set(key: string, value: string, options?: { ttlMs?: number; durable?: boolean }): Promise<void>;
   /** Sets only when the key is absent; true when this call set it (the first of racing callers). */
   setIfAbsent(key: string, value: string, options?: { ttlMs?: number }): Promise<boolean>;
   delete(key: string): Promise<void>;

@@ -43,6 +43,10 @@ const SQL = {
   get: `SELECT value FROM messaging.kv WHERE key = $1 AND ${LIVE}`,
   set: `INSERT INTO messaging.kv (key, value, expires_at) VALUES ($1, $2, ${EXPIRES_AT})
         ON CONFLICT (key) DO UPDATE SET value = EXCLUDED.value, expires_at = EXCLUDED.expires_at`,
+  // The same, committed without waiting for the disk (set_config(…, true) lasts until the commit).
+  setNotDurable: `INSERT INTO messaging.kv (key, value, expires_at)
+        SELECT $1, $2, ${EXPIRES_AT} FROM (SELECT set_config('synchronous_commit', 'off', true)) AS no_flush_wait
+        ON CONFLICT (key) DO UPDATE SET value = EXCLUDED.value, expires_at = EXCLUDED.expires_at`,
   // One statement, so racing callers serialise on the key's index entry: the first inserts (or
   // takes over an expired row); the others find a live row and their WHERE turns the update into
   // a no-op that returns nothing.
@@ -143,8 +147,12 @@ class PostgresKeyValueStore implements KeyValueStore {
     return rows[0]?.value ?? null;
   }
 
-  async set(key: string, value: string, options?: { ttlMs?: number }): Promise<void> {
-    await this.#pool.query(SQL.set, [this.#prefix + key, value, ttlMillis(options?.ttlMs) ?? null]);
+  async set(key: string, value: string, options?: { ttlMs?: number; durable?: boolean }): Promise<void> {
+    await this.#pool.query(options?.durable === false ? SQL.setNotDurable : SQL.set, [
+      this.#prefix + key,
+      value,
+      ttlMillis(options?.ttlMs) ?? null,
+    ]);
   }
 
   async setIfAbsent(key: string, value: string, options?: { ttlMs?: number }): Promise<boolean> {

@@ -98,7 +98,7 @@ class RedisKeyValueStore implements KeyValueStore {
     return this.#client.get(this.#prefix + key);
   }
 
-  async set(key: string, value: string, options?: { ttlMs?: number }): Promise<void> {
+  async set(key: string, value: string, options?: { ttlMs?: number; durable?: boolean }): Promise<void> {
     const ttl = ttlMillis(options?.ttlMs);
     // A plain SET also clears an earlier TTL, as PostgreSQL's upsert does: one semantics for both.
     if (ttl === undefined) await this.#client.set(this.#prefix + key, value);

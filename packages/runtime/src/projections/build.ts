@@ -63,6 +63,12 @@ const PAGE = 10_000;
  * which reads the written checkpoint when an announcement was lost.
  */
 export const IDLE_CHECKPOINT_MS = 500;
+/**
+ * Such a move is announced at most this often (the last one at the end of the interval): one
+ * event of someone else's need not cost a message per projection to every gateway and stream
+ * process. What a write of this projection's own changes is announced at once.
+ */
+export const PASSING_ANNOUNCE_MS = 50;
 
 /** One build of one projection, as its owner applies events to it. */
 export class BuildRunner {
@@ -74,6 +80,10 @@ export class BuildRunner {
   /** The checkpoint as written in projection.builds (what the next write compares and sets). */
   #written: number;
   #writtenAt = performance.now();
+  /** Announced up to here (each announcement starts where the last one ended). */
+  #announced: number;
+  #announcedAt = 0;
+  #announceLater: NodeJS.Timeout | null = null;
   #events: number;
   /** id → document (null: absent), when caching; `complete`: every document is in it. */
   #cache: Map<string, unknown> | null;
@@ -100,6 +110,7 @@ export class BuildRunner {
     this.version = options.row.version;
     this.#position = options.row.position;
     this.#written = options.row.position;
+    this.#announced = options.row.position;
     this.#events = options.row.events;
     this.#store = options.store;
     this.#tail = options.tail;
@@ -157,7 +168,7 @@ export class BuildRunner {
       // Nothing of this projection's: the checkpoint moves in memory, written later.
       if (to > from) {
         this.#position = to;
-        await this.#announce(options, from, to, []);
+        await this.#announcePassing(options);
       }
       return { handled: 0, from, to, head, paused: false };
     }
@@ -170,14 +181,32 @@ export class BuildRunner {
     this.#written = to;
     this.#writtenAt = performance.now();
     this.#events += events.length;
-    await this.#announce(options, from, to, result);
+    await this.#announce(options, to, result);
     return { handled: events.length, from, to, head, paused: false };
   }
 
-  /** Publishes a live batch (after it committed): not durable, and not needed to be. */
-  async #announce(options: StepOptions, from: number, to: number, notices: readonly Notice[]): Promise<void> {
-    if (!options.live || !options.kv) return;
-    // A receiver that misses it reads the gap from the table.
+  /** Announces the checkpoint moved in memory: now, or at the end of the current interval. */
+  async #announcePassing(options: StepOptions): Promise<void> {
+    if (!options.live || !options.kv || this.#announceLater) return;
+    const waitMs = this.#announcedAt + PASSING_ANNOUNCE_MS - performance.now();
+    if (waitMs <= 0) return this.#announce(options, this.#position, []);
+    this.#announceLater = setTimeout(() => {
+      this.#announceLater = null;
+      void this.#announce(options, this.#position, []);
+    }, waitMs);
+    this.#announceLater.unref();
+  }
+
+  /**
+   * Publishes that the build reached `to` (after the batch committed), from where the last
+   * announcement ended: not durable, and not needed to be (a receiver that misses one reads the
+   * gap from the table).
+   */
+  async #announce(options: StepOptions, to: number, notices: readonly Notice[]): Promise<void> {
+    if (!options.live || !options.kv || to <= this.#announced) return;
+    const from = this.#announced;
+    this.#announced = to;
+    this.#announcedAt = performance.now();
     await publishNotices(options.kv, { projection: this.projection.name, from, to, notices }).catch(
       (err: unknown) => this.#logger?.warn({ err }, 'could not publish notices'),
     );

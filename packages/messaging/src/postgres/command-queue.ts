@@ -13,13 +13,16 @@ interface Claimed {
   readonly lease: string;
 }
 
-// The NOTIFY is part of the same statement, hence of the same transaction: it is sent if and only
-// if the command was stored, at commit — never for a duplicate, never before the row is visible.
+// The enqueue commits (waiting for the disk), and only then are the consumers woken, in a statement
+// of its own: a NOTIFY in the inserting transaction would hold PostgreSQL's one notification lock
+// (every notifying commit in the database takes it, in commit order) through that disk flush, and
+// every other notification (replies, read-model notices) would queue behind it. Woken only for a
+// command that was stored, never before its row is visible; a wake lost with a crashed sender is
+// made up by the consumers' periodic check.
 const SEND = `
-  WITH ins AS (
-    INSERT INTO messaging.commands (context, dedup_key, payload) VALUES ($1, $2, $3)
-    ON CONFLICT (dedup_key) DO NOTHING RETURNING context)
-  SELECT pg_notify('${COMMANDS_CHANNEL}', context) FROM ins`;
+  INSERT INTO messaging.commands (context, dedup_key, payload) VALUES ($1, $2, $3)
+  ON CONFLICT (dedup_key) DO NOTHING`;
+const WAKE = `SELECT pg_notify('${COMMANDS_CHANNEL}', $1)`;
 
 // The claim, its renewals and the acknowledgement do not wait for the disk (the enqueue does, and
 // so do the events a command appends): lost in a crash of the server, a claim or an
@@ -95,6 +98,12 @@ export class PostgresCommandQueue implements CommandQueue {
   /** Committed when it resolves; a commandId seen within the duplicate window is dropped. */
   async send(command: CommandEnvelope): Promise<{ duplicate: boolean }> {
     const { rowCount } = await this.#ctx.pool.query(SEND, [command.context, command.commandId, command]);
+    // Stored is accepted: a wake that fails only leaves it to the consumers' periodic check.
+    if (rowCount) {
+      await this.#ctx.pool
+        .query(WAKE, [command.context])
+        .catch((err: unknown) => this.#ctx.logger?.warn({ err }, 'could not wake the consumers'));
+    }
     if (!rowCount) this.#ctx.logger?.debug({ commandId: command.commandId }, 'duplicate command dropped');
     return { duplicate: !rowCount };
   }

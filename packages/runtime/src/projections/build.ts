@@ -148,6 +148,11 @@ export class BuildRunner {
     this.#prepared = true;
   }
 
+  /** The checkpoint as written (`position` may be ahead, over events not this projection's). */
+  get written(): number {
+    return this.#written;
+  }
+
   /** The checkpoint is ahead of the written one (over events not this projection's). */
   get unwritten(): boolean {
     return this.#position > this.#written;

@@ -223,6 +223,42 @@ describe('projector', { timeout: 900_000 }, () => {
     await stop(projector);
   });
 
+  it('swaps a rebuild in while the live build has passed others’ events in memory only', async () => {
+    const warnings: string[] = [];
+    const projector = await start([tallies('swap_mem', 1, 'sw')], {
+      logger: createLogger({
+        name: 'projector-test',
+        level: 'warn',
+        destination: { write: (line: string) => warnings.push(line) },
+      }),
+    });
+    await waitUntil(
+      'the first build to go live',
+      async () => (await liveOf(projector, 'swap_mem')).live !== null,
+    );
+    await appendCounted('sw', 6, 2);
+    // Someone else's events: the live build passes them in memory, its written checkpoint stays.
+    for (let i = 0; i < 5; i++) {
+      await store.append(`else-${randomUUID()}`, [{ type: 'Unrelated', data: {} }], { expectedVersion: 1 });
+    }
+    const head = await store.headPosition();
+    await waitUntil(
+      'the live build to pass them',
+      async () => ((await liveOf(projector, 'swap_mem')).live?.position ?? 0) >= head,
+    );
+    const first = (await liveOf(projector, 'swap_mem')).live!;
+    const build = await projector.rebuild('swap_mem');
+    await waitUntil(
+      'the rebuild to be swapped in',
+      async () => (await liveOf(projector, 'swap_mem')).live?.build === build,
+      30_000,
+    );
+    assert.equal(build, first.build + 1);
+    assert.equal(await assertMatches('swap_mem', 'sw'), 6);
+    assert.deepEqual(warnings, [], 'the swap went through the first time');
+    await stop(projector);
+  });
+
   it('applies a batch and its checkpoint atomically: a failure mid-batch applies nothing and is retried', async () => {
     // The checkpoint's UPDATE fails while the flag is set: after the documents, counters and notices
     // of the batch were written in its transaction.

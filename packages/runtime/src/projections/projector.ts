@@ -416,7 +416,8 @@ export async function startProjector(options: ProjectorOptions): Promise<Project
     try {
       if (h.controller.signal.aborted || h.building !== b) return false;
       const target = Math.max(b.position, old?.position ?? 0, await store.headPosition());
-      while (old && old.position < target) {
+      // Written, not only applied: the swap compares the live build's written checkpoint.
+      while (old && old.written < target) {
         const r = await old.step(h.client, {
           live: true,
           maxEvents: batchSize,
@@ -674,12 +675,17 @@ export async function startProjector(options: ProjectorOptions): Promise<Project
          LEFT JOIN projection.projections p ON p.name = n.name`,
       [names, OWNER_LOCK_CLASS],
     );
+    // A live build run here may have passed others' events in memory beyond its written checkpoint.
+    const applied = (b: BuildRow): number => {
+      const live = held.get(b.name)?.live;
+      return live?.build === b.build ? Math.max(b.position, live.position) : b.position;
+    };
     const info = (b: BuildRow | undefined): BuildStatus | null =>
       b
         ? {
             build: b.build,
             version: b.version,
-            position: b.position,
+            position: applied(b),
             events: b.events,
             updatedAt: b.updatedAt.toISOString(),
           }
@@ -688,7 +694,7 @@ export async function startProjector(options: ProjectorOptions): Promise<Project
       rows.map(async (row) => {
         const live = builds.find((b) => b.name === row.name && b.status === 'live');
         const building = builds.find((b) => b.name === row.name && b.status === 'building');
-        const position = live?.position ?? 0;
+        const position = live ? applied(live) : 0;
         return {
           name: row.name,
           version: byName.get(row.name)!.version,

@@ -162,24 +162,20 @@ for (const transport of transports) {
     it('answers a command sent again under its id with the first outcome at once, in flight or done', async () => {
       // A retried webhook, a saga resending after a restart: the queue drops the repeat, and the
       // reply goes to the first sender only; the repeat must not wait out the reply timeout.
-      const dispatcher = new CommandDispatcher({
-        commands: messaging.commands,
-        kv: messaging.kv,
-        logger: createLogger({ name: 'dispatcher-test', level: 'warn' }),
-        replyTimeoutMs: 20_000,
-        maxQueueDepth: 10_000,
-        retryAfterSeconds: 1,
-      });
-      await dispatcher.start();
-      const other = new CommandDispatcher({
-        commands: messaging.commands,
-        kv: messaging.kv,
-        logger: createLogger({ name: 'dispatcher-test', level: 'warn' }),
-        replyTimeoutMs: 20_000,
-        maxQueueDepth: 10_000,
-        retryAfterSeconds: 1,
-      });
-      await other.start();
+      // Two gateways' dispatchers, each waiting far longer for a reply than the test allows.
+      const [dispatcher, other] = Array.from(
+        { length: 2 },
+        () =>
+          new CommandDispatcher({
+            commands: messaging.commands,
+            kv: messaging.kv,
+            logger: createLogger({ name: 'dispatcher-test', level: 'warn' }),
+            replyTimeoutMs: 20_000,
+            maxQueueDepth: 10_000,
+            retryAfterSeconds: 1,
+          }),
+      ) as [CommandDispatcher, CommandDispatcher];
+      await Promise.all([dispatcher.start(), other.start()]);
       try {
         const commandId = randomUUID();
         const command = {

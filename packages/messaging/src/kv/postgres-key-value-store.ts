@@ -9,6 +9,7 @@ import {
   notifyChannel,
   storedPayloadSql,
 } from './notify-channel.js';
+import { NO_FLUSH_WAIT } from '../postgres/no-flush-wait.js';
 import { PostgresListener } from './postgres-listener.js';
 import { ensureKeyValueSchema } from './postgres-schema.js';
 import { ttlMillis } from './ttl.js';
@@ -43,9 +44,9 @@ const SQL = {
   get: `SELECT value FROM messaging.kv WHERE key = $1 AND ${LIVE}`,
   set: `INSERT INTO messaging.kv (key, value, expires_at) VALUES ($1, $2, ${EXPIRES_AT})
         ON CONFLICT (key) DO UPDATE SET value = EXCLUDED.value, expires_at = EXCLUDED.expires_at`,
-  // The same, committed without waiting for the disk (set_config(…, true) lasts until the commit).
+  // The same, committed without waiting for the disk.
   setNotDurable: `INSERT INTO messaging.kv (key, value, expires_at)
-        SELECT $1, $2, ${EXPIRES_AT} FROM (SELECT set_config('synchronous_commit', 'off', true)) AS no_flush_wait
+        SELECT $1, $2, ${EXPIRES_AT} FROM ${NO_FLUSH_WAIT}
         ON CONFLICT (key) DO UPDATE SET value = EXCLUDED.value, expires_at = EXCLUDED.expires_at`,
   // One statement, so racing callers serialise on the key's index entry: the first inserts (or
   // takes over an expired row); the others find a live row and their WHERE turns the update into

@@ -5,6 +5,7 @@ import { ClaimLoop } from './claim-loop.js';
 import { keepLease, LeaseLostError, type PostgresContext } from './context.js';
 import { PostgresDeadLetters } from './dead-letters.js';
 import { COMMANDS_CHANNEL } from './listener.js';
+import { NO_FLUSH_WAIT } from './no-flush-wait.js';
 
 interface Claimed {
   readonly id: string;
@@ -28,7 +29,6 @@ const WAKE = `SELECT pg_notify('${COMMANDS_CHANNEL}', $1)`;
 // so do the events a command appends): lost in a crash of the server, a claim or an
 // acknowledgement only makes the command available again, and a command delivered again is applied
 // once all the same (its events' ids derive from its id). Half the flushes of a command.
-const NO_FLUSH_WAIT = `(SELECT set_config('synchronous_commit', 'off', true)) AS no_flush_wait`;
 
 // SKIP LOCKED: concurrent consumers each take different rows instead of queueing on one. Moving
 // available_at to the lease's end is the claim: nobody else sees the row as available until then.

@@ -85,6 +85,7 @@ describe('LogTail', () => {
   });
 
   it('forgets what it holds when a subject is erased', async () => {
+    const listeners = store.notifier.listenerCount('erased');
     const tail = new LogTail(store);
     const start = await store.headPosition();
     const subjectId = `user-${randomUUID()}`;
@@ -106,5 +107,7 @@ describe('LogTail', () => {
       const again = await tail.read(start, 10, { category: 'user' });
       return again !== null && (again.events[0]?.data as { email: unknown }).email === null;
     });
+    tail.close();
+    assert.equal(store.notifier.listenerCount('erased'), listeners, 'a closed tail stops following erasures');
   });
 });

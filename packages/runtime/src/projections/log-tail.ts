@@ -24,7 +24,15 @@ export class LogTail {
     this.#store = store;
     this.#capacity = Math.max(FETCH, options.capacity ?? DEFAULT_CAPACITY);
     // An erased subject's data may be in memory, decrypted: start again from the store.
-    store.notifier.on('erased', () => this.clear());
+    store.notifier.on('erased', this.#onErased);
+  }
+
+  readonly #onErased = (): void => this.clear();
+
+  /** Stops following erasures (the store outlives its projector). */
+  close(): void {
+    this.#store.notifier.off('erased', this.#onErased);
+    this.clear();
   }
 
   /** Forgets everything held; the next read starts the tail again where it asks. */

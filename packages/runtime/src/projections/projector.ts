@@ -743,6 +743,7 @@ export async function startProjector(options: ProjectorOptions): Promise<Project
       stopped = true;
       clearTimeout(timer);
       await Promise.allSettled([...held.values()].map((h) => release(h)));
+      tail.close();
       const m = member;
       member = null;
       await m?.end().catch(() => undefined);

@@ -356,7 +356,7 @@ describe('the global log', () => {
     assert.notEqual(events[0]!.position, null, 'the sweeper stamped it');
   });
 
-  it('forgets the gaps of rolled-back appends, also when every append stamps in its own transaction', async () => {
+  it('forgets the gaps of rolled-back appends, also when every append stamps in its own batch', async () => {
     const gaps = async () =>
       Number((await store.pool.query<{ n: string }>('SELECT count(*) AS n FROM eventstore.gaps')).rows[0]!.n);
     const client = new pg.Client({ connectionString: db.url });
@@ -371,7 +371,7 @@ describe('the global log', () => {
       await client.query('ROLLBACK');
     }
     await client.end();
-    // One appender at a time stamps inside its own append.
+    // One appender at a time: each append is a batch of one, which stamps before it commits.
     const id = stream('after-rollback');
     let seen = 0;
     for (let v = 1; v <= 5; v++) {

@@ -1,6 +1,7 @@
 import { randomUUID } from 'node:crypto';
 import pg from 'pg';
 import { AppError, type Logger } from '@optic-mart/platform';
+import { GroupCommit } from './group-commit.js';
 import { migrate } from './migrate.js';
 import { ERASURES_CHANNEL, Notifier } from './notifier.js';
 import { PersonalDataVault, decryptFields, encryptFields } from './personal-data.js';
@@ -116,8 +117,7 @@ export class EventStore {
     { resolve: (position: number) => void; reject: (err: unknown) => void }[]
   >();
   #locating = 0;
-  /** Appends of this process under way (to choose between stamping in-transaction and sharing a locate). */
-  #appending = 0;
+  readonly #groupCommit: GroupCommit;
   #started: Promise<void> | null = null;
 
   constructor(options: EventStoreOptions) {
@@ -137,6 +137,7 @@ export class EventStore {
     this.#logger = options.logger;
     this.#upcasters = new UpcasterRegistry(options.upcasters);
     this.#vault = new PersonalDataVault(this.pool);
+    this.#groupCommit = new GroupCommit(this.pool);
     this.#migrate = options.migrate ?? true;
     this.#sweepIntervalMs = options.sweepIntervalMs ?? 1000;
     const poolOptions = (this.pool as unknown as { options: pg.ClientConfig }).options;
@@ -182,45 +183,22 @@ export class EventStore {
     const expected = encodeExpectedVersion(options.expectedVersion);
     const { ids, types, data, metadata, schemaVersions } = await this.#encode(events);
 
-    let row: AppendRow;
-    try {
-      // Stamping inside the append's own transaction saves a round trip when nobody else is
-      // appending; when others are (in this process), one shared locate call serves them all.
-      const alone = this.#appending === 0;
-      this.#appending++;
-      try {
-        const r = await this.pool.query<typeof row>({
-          name: 'eventstore-append',
-          text: APPEND_SQL,
-          values: [
-            streamId,
-            expected,
-            ids,
-            types,
-            JSON.stringify(data),
-            JSON.stringify(metadata),
-            schemaVersions,
-            alone,
-          ],
-        });
-        row = r.rows[0]!;
-      } finally {
-        this.#appending--;
-      }
-    } catch (err) {
-      if ((err as { code?: string }).code !== 'OM409') throw err;
+    const outcome = await this.#groupCommit
+      .append({ streamId, expected, ids, types, data, metadata, schemaVersions })
+      .catch(rethrowRefusedText);
+    if (outcome.status === 'ok') {
+      return { streamId, version: outcome.version, position: outcome.position, duplicate: false };
+    }
+    let row: AppendRow = { status: outcome.status, version: null, position: null, seqs: null };
+    if (outcome.status === 'conflict') {
       // Another append won the race for this version (or the ids exist): nothing was written.
-      const r = await this.pool.query<typeof row>(
+      const r = await this.pool.query<AppendRow>(
         'SELECT status, version, "position", NULL::bigint[] AS seqs FROM eventstore.append_outcome($1, $2)',
         [streamId, ids],
       );
       row = r.rows[0]!;
     }
     switch (row.status) {
-      case 'ok': {
-        const position = row.position !== null ? Number(row.position) : await this.#locate(row.seqs ?? []);
-        return { streamId, version: Number(row.version), position, duplicate: false };
-      }
       case 'duplicate':
         return { streamId, version: Number(row.version), position: Number(row.position), duplicate: true };
       case 'wrong_version': {
@@ -296,7 +274,6 @@ export class EventStore {
     let committed = false;
     const client = await this.pool.connect();
     let broken: Error | undefined;
-    this.#appending++;
     try {
       await client.query('BEGIN');
       try {
@@ -341,7 +318,6 @@ export class EventStore {
       broken ??= err as Error;
       throw err;
     } finally {
-      this.#appending--;
       client.release(broken);
     }
 
@@ -899,6 +875,19 @@ export class EventStore {
       return this.#upcasters.apply(event);
     });
   }
+}
+
+/**
+ * PostgreSQL's jsonb cannot hold the character U+0000 (SQLSTATE 22P05), which JSON can: an event
+ * carrying it is bad input, not a failure of the store.
+ */
+function rethrowRefusedText(err: unknown): never {
+  if ((err as { code?: unknown }).code === '22P05') {
+    throw new AppError('validation_failed', 'event data and metadata may not contain the character U+0000', {
+      errors: [{ field: 'events', message: 'contains the character U+0000, which cannot be stored' }],
+    });
+  }
+  throw err;
 }
 
 const UUID = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/i;

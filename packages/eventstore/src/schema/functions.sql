@@ -307,3 +307,129 @@ BEGIN
   status := 'wrong_version';
   SELECT coalesce(max(e.version), 0) INTO version FROM eventstore.events e WHERE e.stream_id = p_stream;
 END $$;
+
+-- Group commit: several single-stream appends (of different streams) in one transaction, each
+-- checked and written on its own, positions stamped before the commit. The events arrive as flat
+-- arrays; p_appends[k] is the (1-based) append event k belongs to and p_offsets[k] its place in it.
+-- The sequencer lock is taken first and held to the commit, so these appends take their seqs one
+-- batch after another and stamp them in this same transaction: no gaps between batches, no second
+-- transaction to learn a position. Per append: status 'ok' (with its last version and position),
+-- 'stream_deleted', or 'conflict' (nothing of it written: ask eventstore.append_outcome why).
+-- Call it as its transaction's one statement: the lock is held until the commit.
+CREATE OR REPLACE FUNCTION eventstore.append_batch(
+  p_streams text[],
+  p_expected bigint[],
+  p_counts int[],
+  p_appends int[],
+  p_offsets int[],
+  p_ids uuid[],
+  p_types text[],
+  p_data jsonb,
+  p_metadata jsonb,
+  p_schema_versions int[],
+  OUT status text[],
+  OUT version bigint[],
+  OUT "position" bigint[]
+)
+LANGUAGE plpgsql
+-- Its statements take arrays whose length a custom plan would be made for on every call (costing
+-- more than running them); the generic plans are right for any length.
+SET plan_cache_mode = force_generic_plan
+SET jit = off
+AS $$
+DECLARE
+  v_first bigint[];
+  v_wanted int;
+  v_seqs bigint[];
+  v_min bigint;
+  v_max bigint;
+  v_n int;
+  v_conflicts text[];
+  v_base bigint;
+BEGIN
+  -- An xid before the seqs (see eventstore.append), then the lock, which orders the batches. (Its
+  -- own statement: the next one's snapshot must be taken once the lock is held, to see the
+  -- previous batch.)
+  PERFORM pg_current_xact_id(), pg_advisory_xact_lock(7245301, 1);
+
+  SELECT array_agg(CASE WHEN c.deleted THEN 'stream_deleted' WHEN c.first = c.cur + 1 THEN 'ok' ELSE 'conflict' END
+                   ORDER BY c.i),
+         array_agg(CASE WHEN NOT c.deleted AND c.first = c.cur + 1 THEN c.first END ORDER BY c.i),
+         coalesce(sum(c.n) FILTER (WHERE NOT c.deleted AND c.first = c.cur + 1), 0)
+    INTO status, v_first, v_wanted
+    FROM (
+      SELECT a.i, a.n, coalesce(s.deleted, false) AS deleted, s.cur,
+             CASE WHEN a.expected > 0 THEN a.expected WHEN a.expected = -1 THEN 1 ELSE s.cur + 1 END AS first
+        FROM unnest(p_streams, p_expected, p_counts) WITH ORDINALITY AS a(stream, expected, n, i)
+        CROSS JOIN LATERAL (
+          SELECT (SELECT st.deleted_at IS NOT NULL FROM eventstore.streams st WHERE st.stream_id = a.stream) AS deleted,
+                 (SELECT coalesce(max(e.version), 0) FROM eventstore.events e WHERE e.stream_id = a.stream) AS cur
+        ) s
+    ) c;
+  IF v_wanted = 0 THEN
+    RETURN;
+  END IF;
+
+  -- Seqs are taken in event order, so v_seqs (in seq order) lists the events in the order given.
+  WITH ins AS (
+    INSERT INTO eventstore.events AS e (seq, stream_id, version, id, type, schema_version, data, metadata)
+    SELECT nextval('eventstore.event_seq'), p_streams[u.a], v_first[u.a] + u.k, u.id, u.type, u.sv,
+           p_data -> (u.ord::int - 1), coalesce(p_metadata -> (u.ord::int - 1), '{}')
+    FROM (
+      SELECT * FROM unnest(p_appends, p_offsets, p_ids, p_types, p_schema_versions)
+        WITH ORDINALITY AS x(a, k, id, type, sv, ord)
+      WHERE v_first[x.a] IS NOT NULL
+      ORDER BY x.ord
+    ) u
+    ON CONFLICT DO NOTHING
+    RETURNING e.seq, e.stream_id
+  )
+  SELECT array_agg(ins.seq ORDER BY ins.seq), min(ins.seq), max(ins.seq), count(*)
+    INTO v_seqs, v_min, v_max, v_n
+    FROM ins;
+
+  IF v_n <> v_wanted THEN
+    -- Some rows met a conflict (another writer's version or event id): their appends are undone
+    -- whole, the others stand.
+    SELECT array_agg(a.stream) INTO v_conflicts
+      FROM unnest(p_streams, p_counts, v_first) AS a(stream, n, first)
+     WHERE a.first IS NOT NULL
+       AND a.n <> (SELECT count(*) FROM eventstore.events e
+                    WHERE e.stream_id = a.stream AND e.seq = ANY (v_seqs));
+    DELETE FROM eventstore.events e WHERE e.seq = ANY (v_seqs) AND e.stream_id = ANY (v_conflicts);
+    SELECT array_agg(e.seq ORDER BY e.seq), min(e.seq), max(e.seq), count(*) INTO v_seqs, v_min, v_max, v_n
+      FROM eventstore.events e WHERE e.seq = ANY (v_seqs);
+    SELECT array_agg(CASE WHEN x.st = ANY (v_conflicts) THEN 'conflict' ELSE x.st_status END ORDER BY x.i)
+      INTO status
+      FROM unnest(p_streams, status) WITH ORDINALITY AS x(st, st_status, i);
+    IF v_n = 0 THEN
+      RETURN;
+    END IF;
+  END IF;
+
+  -- Stamp. The common case, cheaply: the seqs follow on from the newest run, which just grows
+  -- (batches take their seqs one after another under the lock; only appenders that do not, such as
+  -- appendMany's, take seqs in between). Otherwise the sequencer's stamp.
+  -- (Every stamped seq was taken before v_min, so a run ending at v_min - 1 is the newest run
+  -- and the one with the highest seqs.)
+  IF v_max - v_min + 1 = v_n THEN
+    UPDATE eventstore.runs r SET position_end = r.position_end + v_n, seq_end = v_max
+     WHERE r.position_end = (SELECT max(t.position_end) FROM eventstore.runs t) AND r.seq_end = v_min - 1
+    RETURNING r.position_end - v_n INTO v_base;
+  END IF;
+  IF v_base IS NULL THEN
+    PERFORM eventstore.stamp_until(v_max, v_seqs);
+  ELSE
+    PERFORM pg_notify('eventstore_positions', (v_base + v_n)::text);
+  END IF;
+
+  -- Append i's last event is the cum-th of v_seqs (cum: events of the appends written up to i).
+  SELECT array_agg(CASE WHEN q.st = 'ok' THEN v_first[q.i] + q.n - 1 END ORDER BY q.i),
+         array_agg(CASE WHEN q.st = 'ok' THEN coalesce(v_base + q.cum, eventstore.position_of(v_seqs[q.cum])) END
+                   ORDER BY q.i)
+    INTO version, "position"
+    FROM (
+      SELECT x.i, x.st, x.n, sum(x.n) FILTER (WHERE x.st = 'ok') OVER (ORDER BY x.i) AS cum
+        FROM unnest(status, p_counts) WITH ORDINALITY AS x(st, n, i)
+    ) q;
+END $$;

@@ -1,0 +1,173 @@
+import type pg from 'pg';
+
+/** One single-stream append, encoded as the append functions take it. */
+export interface QueuedAppend {
+  readonly streamId: string;
+  /** The version tag as the SQL functions take it: the first new version, 0 any, -1 no stream. */
+  readonly expected: number;
+  readonly ids: readonly string[];
+  readonly types: readonly string[];
+  readonly data: readonly unknown[];
+  readonly metadata: readonly unknown[];
+  readonly schemaVersions: readonly number[];
+}
+
+/** What became of one append of a batch. */
+export type BatchOutcome =
+  | { readonly status: 'ok'; readonly version: number; readonly position: number }
+  | { readonly status: 'stream_deleted' }
+  /** Nothing of it was written; `eventstore.append_outcome` tells why (a lost race, a retry …). */
+  | { readonly status: 'conflict' };
+
+interface Waiting {
+  readonly append: QueuedAppend;
+  readonly resolve: (outcome: BatchOutcome) => void;
+  readonly reject: (err: unknown) => void;
+}
+
+/**
+ * Batches in flight per process. Two keep the sequencer busy: while one batch commits (holding the
+ * sequencer lock through its flush), the next already waits for the lock with the appends that
+ * arrived meanwhile.
+ */
+const MAX_IN_FLIGHT = 1;
+/** A batch closes at this many events (the append that crosses it still goes in whole). */
+const MAX_BATCH_EVENTS = 2_000;
+
+const BATCH_SQL =
+  'SELECT status, version, "position" FROM eventstore.append_batch($1, $2, $3, $4, $5, $6, $7, $8, $9, $10)';
+
+/**
+ * Group commit for single-stream appends: the appends a process makes while its previous batch
+ * is being written go to PostgreSQL together, as one call of `eventstore.append_batch`, in one
+ * transaction that holds the sequencer lock, checks and writes each append on its own and stamps
+ * their positions before it commits. Under load, one commit (and one flush of the WAL) serves many
+ * appends; an append made alone goes at once, in a batch of one.
+ *
+ * Two appends of one stream never share a batch, nor run in two batches at once: the later one
+ * waits for the earlier one's batch, so one process's appends to a stream are written in the order
+ * they were made.
+ */
+export class GroupCommit {
+  readonly #pool: pg.Pool;
+  readonly #queue: Waiting[] = [];
+  /** Streams in a batch under way. */
+  readonly #busy = new Set<string>();
+  #inFlight = 0;
+
+  constructor(pool: pg.Pool) {
+    this.#pool = pool;
+  }
+
+  append(append: QueuedAppend): Promise<BatchOutcome> {
+    return new Promise((resolve, reject) => {
+      this.#queue.push({ append, resolve, reject });
+      this.#flush();
+    });
+  }
+
+  #flush(): void {
+    while (this.#inFlight < MAX_IN_FLIGHT) {
+      const batch = this.#take();
+      if (batch.length === 0) return;
+      this.#inFlight++;
+      void this.#write(batch).finally(() => {
+        for (const w of batch) this.#busy.delete(w.append.streamId);
+        this.#inFlight--;
+        // Not at once: the appenders just answered make their next appends in the microtasks that
+        // run first, and those should go in the next batch rather than wait for the one after.
+        setImmediate(() => this.#flush());
+      });
+    }
+  }
+
+  /** The next batch: queued appends in order, skipping streams already in a batch. */
+  #take(): Waiting[] {
+    const batch: Waiting[] = [];
+    let events = 0;
+    for (let i = 0; i < this.#queue.length && events < MAX_BATCH_EVENTS;) {
+      const w = this.#queue[i]!;
+      if (this.#busy.has(w.append.streamId)) {
+        i++;
+        continue;
+      }
+      this.#busy.add(w.append.streamId);
+      this.#queue.splice(i, 1);
+      batch.push(w);
+      events += w.append.ids.length;
+    }
+    return batch;
+  }
+
+  async #write(batch: readonly Waiting[]): Promise<void> {
+    let outcomes: BatchOutcome[];
+    try {
+      outcomes = await this.#send(batch.map((w) => w.append));
+    } catch (err) {
+      // PostgreSQL refused the batch, so none of it was written: one bad append must not fail the
+      // others, so each goes again on its own. (An error without a code, such as a lost
+      // connection, leaves the commit unknown: those are failed as they are.)
+      if (batch.length > 1 && typeof (err as { code?: unknown }).code === 'string') {
+        await Promise.all(batch.map((w) => this.#write([w])));
+      } else {
+        for (const w of batch) w.reject(err);
+      }
+      return;
+    }
+    for (const [i, w] of batch.entries()) w.resolve(outcomes[i]!);
+  }
+
+  async #send(appends: readonly QueuedAppend[]): Promise<BatchOutcome[]> {
+    const owners: number[] = [];
+    const offsets: number[] = [];
+    const ids: string[] = [];
+    const types: string[] = [];
+    const data: unknown[] = [];
+    const metadata: unknown[] = [];
+    const schemaVersions: number[] = [];
+    for (const [a, append] of appends.entries()) {
+      for (let k = 0; k < append.ids.length; k++) {
+        owners.push(a + 1);
+        offsets.push(k);
+        ids.push(append.ids[k]!);
+        types.push(append.types[k]!);
+        data.push(append.data[k]);
+        metadata.push(append.metadata[k]);
+        schemaVersions.push(append.schemaVersions[k]!);
+      }
+    }
+    const { rows } = await this.#pool.query<{
+      status: string[];
+      version: (string | null)[];
+      position: (string | null)[];
+    }>({
+      name: 'eventstore-append-batch',
+      text: BATCH_SQL,
+      values: [
+        appends.map((a) => a.streamId),
+        appends.map((a) => a.expected),
+        appends.map((a) => a.ids.length),
+        owners,
+        offsets,
+        ids,
+        types,
+        JSON.stringify(data),
+        JSON.stringify(metadata),
+        schemaVersions,
+      ],
+    });
+    const row = rows[0]!;
+    return appends.map((_, i): BatchOutcome => {
+      const status = row.status[i];
+      switch (status) {
+        case 'ok':
+          return { status, version: Number(row.version[i]), position: Number(row.position[i]) };
+        case 'stream_deleted':
+        case 'conflict':
+          return { status };
+        default:
+          throw new Error(`unexpected append status ${String(status)}`);
+      }
+    });
+  }
+}

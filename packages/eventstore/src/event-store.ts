@@ -189,6 +189,10 @@ export class EventStore {
     if (outcome.status === 'ok') {
       return { streamId, version: outcome.version, position: outcome.position, duplicate: false };
     }
+    if (outcome.status === 'unstamped') {
+      const position = await this.#locate(outcome.seqs);
+      return { streamId, version: outcome.version, position, duplicate: false };
+    }
     let row: AppendRow = { status: outcome.status, version: null, position: null, seqs: null };
     if (outcome.status === 'conflict') {
       // Another append won the race for this version (or the ids exist): nothing was written.

@@ -3,6 +3,7 @@
 import { after, before, describe, it } from 'node:test';
 import assert from 'node:assert/strict';
 import { randomUUID } from 'node:crypto';
+import pg from 'pg';
 import { AppError } from '@optic-mart/platform';
 import { createTestDatabase, type TestDatabase } from '@optic-mart/testkit';
 import { EventStore } from './event-store.js';
@@ -169,5 +170,35 @@ describe('group commit', () => {
       log.map((_, i) => i + 1),
     );
     assert.equal(new Set(log.map((e) => e.id)).size, log.length);
+  });
+
+  it('gives an append alone its position also when its seqs cannot extend the newest run', async () => {
+    // A transaction holds a seq below the next append's (as appendMany's do while they run).
+    const held = new pg.Client({ connectionString: db.url });
+    await held.connect();
+    try {
+      await held.query('BEGIN');
+      await held.query(
+        `SELECT eventstore.append($1, 1, ARRAY[$2::uuid], ARRAY['Held'], '[{}]', '[{}]', ARRAY[1])`,
+        [stream(), randomUUID()],
+      );
+      const id = stream();
+      const r = await store.append(id, [ev('Alone')], { expectedVersion: 1 });
+      const [stored] = await store.readStream(id);
+      assert.equal(stored!.position, r.position, 'stamped past the held seq, with its position returned');
+      await held.query('COMMIT');
+    } finally {
+      await held.end();
+    }
+    await store.stampPending();
+    const log = await wholeLog();
+    assert.deepEqual(
+      log.map((e) => e.position),
+      log.map((_, i) => i + 1),
+    );
+    assert.ok(
+      log.some((e) => e.type === 'Held'),
+      'the held event got the next position once committed',
+    );
   });
 });

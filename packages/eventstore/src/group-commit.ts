@@ -15,6 +15,8 @@ export interface QueuedAppend {
 /** What became of one append of a batch. */
 export type BatchOutcome =
   | { readonly status: 'ok'; readonly version: number; readonly position: number }
+  /** Written and committed, but its position is still to be stamped (`eventstore.locate`). */
+  | { readonly status: 'unstamped'; readonly version: number; readonly seqs: readonly string[] }
   | { readonly status: 'stream_deleted' }
   /** Nothing of it was written; `eventstore.append_outcome` tells why (a lost race, a retry …). */
   | { readonly status: 'conflict' };
@@ -33,6 +35,52 @@ interface Waiting {
 const MAX_IN_FLIGHT = 1;
 /** A batch closes at this many events (the append that crosses it still goes in whole). */
 const MAX_BATCH_EVENTS = 2_000;
+
+/**
+ * An append alone, as one statement (a PL/pgSQL call costs about as much again as this whole
+ * statement): only when the sequencer lock is free at once, and only when everything goes the
+ * common way (the version tag follows on, the ids are new, the seqs extend the newest run). Any
+ * other case writes nothing and goes to `append_batch`, except one: the statement's snapshot is
+ * taken before the lock, so if another batch committed in between, the run cannot be extended and
+ * the events are committed without a position, to be stamped as `appendMany`'s are (`unstamped`).
+ * A reused event id or a version taken meanwhile fails the statement (unique violation): nothing
+ * of it is written.
+ */
+const ALONE_SQL = `
+WITH l AS MATERIALIZED (
+  SELECT pg_try_advisory_xact_lock(7245301, 1) AS locked, pg_current_xact_id() AS xid
+), c AS MATERIALIZED (
+  SELECT l.locked AND v.first = v.cur + 1
+           AND NOT coalesce((SELECT st.deleted_at IS NOT NULL FROM eventstore.streams st WHERE st.stream_id = $1), false)
+           AS ok,
+         v.first
+    FROM l CROSS JOIN LATERAL (
+      SELECT cur.v AS cur, CASE WHEN $2 > 0 THEN $2 WHEN $2 = -1 THEN 1 ELSE cur.v + 1 END AS first
+        FROM (SELECT coalesce(max(e.version), 0) AS v FROM eventstore.events e WHERE e.stream_id = $1) cur
+    ) v
+), ins AS (
+  INSERT INTO eventstore.events AS e (seq, stream_id, version, id, type, schema_version, data, metadata)
+  SELECT nextval('eventstore.event_seq'), $1, c.first + u.ord - 1, u.id, u.type, u.sv,
+         $5::jsonb -> (u.ord::int - 1), coalesce($6::jsonb -> (u.ord::int - 1), '{}')
+    FROM c CROSS JOIN LATERAL (
+      SELECT * FROM unnest($3::uuid[], $4::text[], $7::int[]) WITH ORDINALITY AS x(id, type, sv, ord)
+       ORDER BY x.ord
+    ) u
+   WHERE c.ok
+  RETURNING e.seq
+), s AS (
+  SELECT min(ins.seq) AS lo, max(ins.seq) AS hi, count(*) AS n, array_agg(ins.seq ORDER BY ins.seq) AS seqs FROM ins
+), grown AS (
+  UPDATE eventstore.runs r SET position_end = r.position_end + s.n, seq_end = s.hi
+    FROM s
+   WHERE s.n > 0 AND s.hi - s.lo + 1 = s.n AND r.seq_end = s.lo - 1
+     AND r.position_end = (SELECT max(t.position_end) FROM eventstore.runs t)
+  RETURNING r.position_end
+)
+SELECT c.ok, c.first + s.n - 1 AS version, g.position_end AS "position", s.seqs,
+       CASE WHEN g.position_end IS NOT NULL
+            THEN pg_notify('eventstore_positions', g.position_end::text) END AS notified
+  FROM c CROSS JOIN s LEFT JOIN grown g ON true`;
 
 const BATCH_SQL =
   'SELECT status, version, "position" FROM eventstore.append_batch($1, $2, $3, $4, $5, $6, $7, $8, $9, $10)';
@@ -118,6 +166,48 @@ export class GroupCommit {
   }
 
   async #send(appends: readonly QueuedAppend[]): Promise<BatchOutcome[]> {
+    if (appends.length === 1) {
+      const alone = await this.#alone(appends[0]!);
+      if (alone) return [alone];
+    }
+    return this.#batch(appends);
+  }
+
+  /** The append alone by the one-statement way, or null when it wrote nothing (then: a batch). */
+  async #alone(append: QueuedAppend): Promise<BatchOutcome | null> {
+    let row;
+    try {
+      ({
+        rows: [row],
+      } = await this.#pool.query<{
+        ok: boolean;
+        version: string | null;
+        position: string | null;
+        seqs: string[] | null;
+      }>({
+        name: 'eventstore-append-alone',
+        text: ALONE_SQL,
+        values: [
+          append.streamId,
+          append.expected,
+          append.ids,
+          append.types,
+          JSON.stringify(append.data),
+          JSON.stringify(append.metadata),
+          append.schemaVersions,
+        ],
+      }));
+    } catch (err) {
+      if ((err as { code?: unknown }).code === '23505') return null; // unique violation: nothing written
+      throw err;
+    }
+    if (!row?.ok || row.seqs === null) return null;
+    const version = Number(row.version);
+    if (row.position === null) return { status: 'unstamped', version, seqs: row.seqs };
+    return { status: 'ok', version, position: Number(row.position) };
+  }
+
+  async #batch(appends: readonly QueuedAppend[]): Promise<BatchOutcome[]> {
     const owners: number[] = [];
     const offsets: number[] = [];
     const ids: string[] = [];

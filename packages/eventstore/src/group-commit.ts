@@ -53,7 +53,7 @@ WITH l AS MATERIALIZED (
   SELECT l.locked AND v.first = v.cur + 1
            AND NOT coalesce((SELECT st.deleted_at IS NOT NULL FROM eventstore.streams st WHERE st.stream_id = $1), false)
            AS ok,
-         v.first
+         l.locked, v.first
     FROM l CROSS JOIN LATERAL (
       SELECT cur.v AS cur, CASE WHEN $2 > 0 THEN $2 WHEN $2 = -1 THEN 1 ELSE cur.v + 1 END AS first
         FROM (SELECT coalesce(max(e.version), 0) AS v FROM eventstore.events e WHERE e.stream_id = $1) cur
@@ -77,10 +77,16 @@ WITH l AS MATERIALIZED (
      AND r.position_end = (SELECT max(t.position_end) FROM eventstore.runs t)
   RETURNING r.position_end
 )
-SELECT c.ok, c.first + s.n - 1 AS version, g.position_end AS "position", s.seqs,
+SELECT c.ok, c.locked, c.first + s.n - 1 AS version, g.position_end AS "position", s.seqs,
        CASE WHEN g.position_end IS NOT NULL
             THEN pg_notify('eventstore_positions', g.position_end::text) END AS notified
   FROM c CROSS JOIN s LEFT JOIN grown g ON true`;
+
+/**
+ * After an append alone found the sequencer lock held (another process is writing), appends alone
+ * go the batch way for this long: it waits for the lock instead of costing a second round trip.
+ */
+const CONTENDED_MS = 100;
 
 const BATCH_SQL =
   'SELECT status, version, "position" FROM eventstore.append_batch($1, $2, $3, $4, $5, $6, $7, $8, $9, $10)';
@@ -102,6 +108,8 @@ export class GroupCommit {
   /** Streams in a batch under way. */
   readonly #busy = new Set<string>();
   #inFlight = 0;
+  /** Until then an append alone goes as a batch: the lock was found held by another process. */
+  #contendedUntil = 0;
 
   constructor(pool: pg.Pool) {
     this.#pool = pool;
@@ -166,7 +174,7 @@ export class GroupCommit {
   }
 
   async #send(appends: readonly QueuedAppend[]): Promise<BatchOutcome[]> {
-    if (appends.length === 1) {
+    if (appends.length === 1 && performance.now() >= this.#contendedUntil) {
       const alone = await this.#alone(appends[0]!);
       if (alone) return [alone];
     }
@@ -181,6 +189,7 @@ export class GroupCommit {
         rows: [row],
       } = await this.#pool.query<{
         ok: boolean;
+        locked: boolean;
         version: string | null;
         position: string | null;
         seqs: string[] | null;
@@ -201,6 +210,7 @@ export class GroupCommit {
       if ((err as { code?: unknown }).code === '23505') return null; // unique violation: nothing written
       throw err;
     }
+    if (row && !row.locked) this.#contendedUntil = performance.now() + CONTENDED_MS;
     if (!row?.ok || row.seqs === null) return null;
     const version = Number(row.version);
     if (row.position === null) return { status: 'unstamped', version, seqs: row.seqs };

@@ -72,6 +72,15 @@ describe('append and read a stream', () => {
     assert.equal(events[0]!.position, r1.position);
     assert.equal(events[2]!.position, r2.position);
     assert.ok(events[0]!.recordedAt instanceof Date);
+    const { rows: stored } = await store.pool.query<{ at: Date }>(
+      'SELECT recorded_at AS at FROM eventstore.events WHERE id = $1',
+      [events[0]!.id],
+    );
+    assert.equal(
+      events[0]!.recordedAt.getTime(),
+      stored[0]!.at.getTime(),
+      'the recorded time, to the millisecond',
+    );
     assert.match(events[0]!.id, /^[0-9a-f-]{36}$/);
     const backwards = await store.readStream(id, { direction: 'backwards', limit: 2 });
     assert.deepEqual(

@@ -77,7 +77,8 @@ WITH l AS MATERIALIZED (
      AND r.position_end = (SELECT max(t.position_end) FROM eventstore.runs t)
   RETURNING r.position_end
 )
-SELECT c.ok, c.locked, c.first + s.n - 1 AS version, g.position_end AS "position", s.seqs,
+SELECT c.ok, c.locked, c.first + s.n - 1 AS version, g.position_end AS "position",
+       CASE WHEN g.position_end IS NULL THEN s.seqs END AS seqs,
        CASE WHEN g.position_end IS NOT NULL
             THEN pg_notify('eventstore_positions', g.position_end::text) END AS notified
   FROM c CROSS JOIN s LEFT JOIN grown g ON true`;
@@ -211,10 +212,11 @@ export class GroupCommit {
       throw err;
     }
     if (row && !row.locked) this.#contendedUntil = performance.now() + CONTENDED_MS;
-    if (!row?.ok || row.seqs === null) return null;
+    if (!row?.ok) return null;
     const version = Number(row.version);
-    if (row.position === null) return { status: 'unstamped', version, seqs: row.seqs };
-    return { status: 'ok', version, position: Number(row.position) };
+    if (row.position !== null) return { status: 'ok', version, position: Number(row.position) };
+    // Written, but the newest run could not be extended: the seqs (only then sent) are to be stamped.
+    return { status: 'unstamped', version, seqs: row.seqs ?? [] };
   }
 
   async #batch(appends: readonly QueuedAppend[]): Promise<BatchOutcome[]> {

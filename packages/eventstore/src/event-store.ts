@@ -38,6 +38,11 @@ export interface EventStoreOptions {
    * 0 turns it off). Any later append stamps them too; this covers a store that goes quiet.
    */
   readonly sweepIntervalMs?: number;
+  /**
+   * How often at most this store tells the processes that follow the log (LISTEN) where it ends now
+   * (default 5 ms): appends made within the interval share one notification.
+   */
+  readonly notifyIntervalMs?: number;
 }
 
 /** Largest number of events one append may carry. */
@@ -141,7 +146,7 @@ export class EventStore {
     this.#logger = options.logger;
     this.#upcasters = new UpcasterRegistry(options.upcasters);
     this.#vault = new PersonalDataVault(this.pool);
-    this.#groupCommit = new GroupCommit(this.pool);
+    this.#groupCommit = new GroupCommit(this.pool, options.notifyIntervalMs);
     this.#loader = new AggregateLoader(this.pool, EVENT_COLUMNS, MAX_READ);
     this.#migrate = options.migrate ?? true;
     this.#sweepIntervalMs = options.sweepIntervalMs ?? 1000;
@@ -832,6 +837,7 @@ export class EventStore {
   async close(): Promise<void> {
     if (this.#sweeper) clearInterval(this.#sweeper);
     await this.#started?.catch(() => undefined);
+    await this.#groupCommit.close();
     await this.notifier.close();
     if (this.#ownsPool) await this.pool.end();
   }

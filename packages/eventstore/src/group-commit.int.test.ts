@@ -201,4 +201,32 @@ describe('group commit', () => {
       'the held event got the next position once committed',
     );
   });
+
+  it('tells the processes that follow the log where it ends, also after appends that went without a notification', async () => {
+    // A long interval: after the first append's notification, the others go without one.
+    const quiet = new EventStore({ connectionString: db.url, poolSize: 2, notifyIntervalMs: 300 });
+    await quiet.start();
+    const listener = new pg.Client({ connectionString: db.url });
+    await listener.connect();
+    const heard: number[] = [];
+    listener.on('notification', (n) => {
+      if (n.channel === 'eventstore_positions') heard.push(Number(n.payload));
+    });
+    await listener.query('LISTEN eventstore_positions');
+    try {
+      let last = 0;
+      for (let i = 0; i < 10; i++)
+        last = (await quiet.append(stream(), [ev('Quiet')], { expectedVersion: 1 })).position;
+      const deadline = Date.now() + 5_000;
+      while (!heard.includes(last) && Date.now() < deadline) await new Promise((r) => setTimeout(r, 20));
+      assert.ok(
+        heard.includes(last),
+        `the end of the log (${last}) was announced; heard ${heard.join(', ')}`,
+      );
+      assert.ok(heard.length < 10, `appends within the interval share a notification; heard ${heard.length}`);
+    } finally {
+      await listener.end();
+      await quiet.close();
+    }
+  });
 });

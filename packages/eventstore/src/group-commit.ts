@@ -80,7 +80,7 @@ WITH l AS MATERIALIZED (
 SELECT c.ok, c.locked, c.first + s.n - 1 AS version, g.position_end AS "position",
        CASE WHEN g.position_end IS NULL THEN s.seqs END AS seqs,
        CASE WHEN g.position_end IS NOT NULL
-            THEN pg_notify('eventstore_positions', g.position_end::text) END AS notified
+             AND $8::boolean THEN pg_notify('eventstore_positions', g.position_end::text) END AS notified
   FROM c CROSS JOIN s LEFT JOIN grown g ON true`;
 
 /**
@@ -90,7 +90,15 @@ SELECT c.ok, c.locked, c.first + s.n - 1 AS version, g.position_end AS "position
 const CONTENDED_MS = 100;
 
 const BATCH_SQL =
-  'SELECT status, version, "position" FROM eventstore.append_batch($1, $2, $3, $4, $5, $6, $7, $8, $9, $10)';
+  'SELECT status, version, "position" FROM eventstore.append_batch($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11)';
+
+/**
+ * Listeners (subscriptions, projectors, relays: every process that follows the log) are told the
+ * new end of the log at most this often per appending process, not on every append: each
+ * notification wakes every one of them. An append made sooner after the last notification goes
+ * without one, and a notification follows at the end of the interval.
+ */
+const NOTIFY_INTERVAL_MS = 5;
 
 /**
  * Group commit for single-stream appends: the appends a process makes while its previous batch
@@ -111,9 +119,17 @@ export class GroupCommit {
   #inFlight = 0;
   /** Until then an append alone goes as a batch: the lock was found held by another process. */
   #contendedUntil = 0;
+  /** When this process last told the listeners the end of the log (performance.now()). */
+  #notifiedAt = -Infinity;
+  /** The highest position written since then without a notification; 0 when none. */
+  #unannounced = 0;
+  #trailing: NodeJS.Timeout | null = null;
 
-  constructor(pool: pg.Pool) {
+  readonly #notifyIntervalMs: number;
+
+  constructor(pool: pg.Pool, notifyIntervalMs = NOTIFY_INTERVAL_MS) {
     this.#pool = pool;
+    this.#notifyIntervalMs = notifyIntervalMs;
   }
 
   append(append: QueuedAppend): Promise<BatchOutcome> {
@@ -175,15 +191,63 @@ export class GroupCommit {
   }
 
   async #send(appends: readonly QueuedAppend[]): Promise<BatchOutcome[]> {
+    const notify = this.#notifyNow();
+    let outcomes: BatchOutcome[] | null = null;
     if (appends.length === 1 && performance.now() >= this.#contendedUntil) {
-      const alone = await this.#alone(appends[0]!);
-      if (alone) return [alone];
+      const alone = await this.#alone(appends[0]!, notify);
+      if (alone) outcomes = [alone];
     }
-    return this.#batch(appends);
+    outcomes ??= await this.#batch(appends, notify);
+    let written = 0;
+    for (const o of outcomes) if (o.status === 'ok') written = Math.max(written, o.position);
+    if (written > 0) {
+      // Told in the batch's own transaction: that covers every position below it too.
+      if (notify && this.#unannounced <= written) this.#unannounced = 0;
+      else if (!notify) this.#notLaterThan(written);
+    }
+    return outcomes;
+  }
+
+  /** Whether this batch tells the listeners (the interval since the last notification is over). */
+  #notifyNow(): boolean {
+    const now = performance.now();
+    if (now - this.#notifiedAt < this.#notifyIntervalMs) return false;
+    this.#notifiedAt = now;
+    return true;
+  }
+
+  /** A position written without a notification: one follows when the interval is over. */
+  #notLaterThan(position: number): void {
+    this.#unannounced = Math.max(this.#unannounced, position);
+    this.#trailing ??= setTimeout(
+      () => {
+        this.#trailing = null;
+        void this.#announce();
+      },
+      Math.max(0, this.#notifiedAt + this.#notifyIntervalMs - performance.now()),
+    );
+  }
+
+  async #announce(): Promise<void> {
+    const position = this.#unannounced;
+    if (position === 0) return;
+    this.#notifiedAt = performance.now();
+    this.#unannounced = 0;
+    // A lost notification only delays listeners until their next one (or their idle check).
+    await this.#pool
+      .query("SELECT pg_notify('eventstore_positions', $1)", [String(position)])
+      .catch(() => undefined);
+  }
+
+  /** Sends the notification still due, if any (before the pool closes). */
+  async close(): Promise<void> {
+    if (this.#trailing) clearTimeout(this.#trailing);
+    this.#trailing = null;
+    await this.#announce();
   }
 
   /** The append alone by the one-statement way, or null when it wrote nothing (then: a batch). */
-  async #alone(append: QueuedAppend): Promise<BatchOutcome | null> {
+  async #alone(append: QueuedAppend, notify: boolean): Promise<BatchOutcome | null> {
     let row;
     try {
       ({
@@ -205,6 +269,7 @@ export class GroupCommit {
           JSON.stringify(append.data),
           JSON.stringify(append.metadata),
           append.schemaVersions,
+          notify,
         ],
       }));
     } catch (err) {
@@ -219,7 +284,7 @@ export class GroupCommit {
     return { status: 'unstamped', version, seqs: row.seqs ?? [] };
   }
 
-  async #batch(appends: readonly QueuedAppend[]): Promise<BatchOutcome[]> {
+  async #batch(appends: readonly QueuedAppend[], notify: boolean): Promise<BatchOutcome[]> {
     const owners: number[] = [];
     const offsets: number[] = [];
     const ids: string[] = [];
@@ -256,6 +321,7 @@ export class GroupCommit {
         JSON.stringify(data),
         JSON.stringify(metadata),
         schemaVersions,
+        notify,
       ],
     });
     const row = rows[0]!;

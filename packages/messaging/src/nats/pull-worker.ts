@@ -37,17 +37,27 @@ export interface PullWorkerOptions<Message> {
 const RETRY_PULL_MS = 1_000;
 
 /**
- * Pulls from one durable consumer with `concurrency` slots. Each slot asks the server for exactly
- * one message and only when it is free, so a worker never holds a message it has no room for
- * (other workers of the context get it instead), and in-flight messages never exceed the bound.
+ * Pulls from one durable consumer with `concurrency` slots. It asks the server only for as many
+ * messages as it has free slots not already asked for, so a worker never holds a message it has no
+ * room for (other workers of the context get it instead), and in-flight messages never exceed the
+ * bound. Slots that free up together (a batch of commands answered at once) are asked for in one
+ * pull request: each request costs a subscription, a request and an unsubscription on the wire.
  */
 export class PullWorker<Message> implements Consumer {
   readonly #options: PullWorkerOptions<Message>;
   readonly #requests = new Set<ConsumerMessages>();
+  /** Messages being handled. */
+  readonly #handling = new Set<Promise<void>>();
+  /** Pull requests under way (each until its messages came or it expired). */
+  readonly #pulls = new Set<Promise<void>>();
   #consumer: NatsConsumer | null = null;
   #stopping = false;
   #abandoned = false;
-  #slots: Promise<void>[] = [];
+  /** Slots asked for in pull requests under way and not yet filled. */
+  #asked = 0;
+  #pullScheduled = false;
+  /** While a pull failed: no new request until the retry. */
+  #backingOff = false;
   #stopped: Promise<void> | null = null;
 
   constructor(options: PullWorkerOptions<Message>) {
@@ -56,7 +66,7 @@ export class PullWorker<Message> implements Consumer {
 
   async start(): Promise<void> {
     this.#consumer = await this.#options.js.consumers.get(this.#options.stream, this.#options.durable);
-    this.#slots = Array.from({ length: this.#options.consume.concurrency }, () => this.#slot());
+    this.#pull();
   }
 
   stop(): Promise<void> {
@@ -69,7 +79,9 @@ export class PullWorker<Message> implements Consumer {
     // Withdraw the waiting pull requests. The server drops a request whose inbox has no listener,
     // so a message published from now on goes to another worker at once.
     for (const request of this.#requests) request.stop();
-    await Promise.all(this.#slots);
+    while (this.#pulls.size > 0 || this.#handling.size > 0) {
+      await Promise.all([...this.#pulls, ...this.#handling]);
+    }
   }
 
   /** Stops at once without settling anything in flight: the server redelivers after ack-wait (a simulated crash). */
@@ -79,35 +91,72 @@ export class PullWorker<Message> implements Consumer {
     for (const request of this.#requests) request.stop();
   }
 
-  async #slot(): Promise<void> {
-    while (!this.#stopping) {
-      let msg: JsMsg | null;
-      try {
-        msg = await this.#pullOne();
-      } catch (err) {
-        if (this.#stopping) break;
-        this.#options.logger?.warn({ err, stream: this.#options.stream }, 'pull failed; retrying');
-        await new Promise((r) => setTimeout(r, RETRY_PULL_MS));
-        await this.#options.repair().catch((repairErr: unknown) => {
-          this.#options.logger?.warn({ err: repairErr }, 'could not re-create the stream or consumer');
-        });
-        continue;
-      }
-      // A message that arrived as stop() began was taken before it: it is handled, and stop waits for it.
-      if (msg) await this.#handle(msg);
-    }
+  /** Asks for the free slots, after the current tick (so that slots freed together go in one request). */
+  #schedulePull(): void {
+    if (this.#pullScheduled) return;
+    this.#pullScheduled = true;
+    setImmediate(() => {
+      this.#pullScheduled = false;
+      this.#pull();
+    });
   }
 
-  async #pullOne(): Promise<JsMsg | null> {
-    if (!this.#consumer) throw new Error('pull worker not started');
-    const request = await this.#consumer.fetch({ max_messages: 1, expires: this.#options.pullExpiresMs });
-    this.#requests.add(request);
-    if (this.#stopping) request.stop();
+  #pull(): void {
+    if (this.#stopping || this.#backingOff) return;
+    const want = this.#options.consume.concurrency - this.#handling.size - this.#asked;
+    if (want <= 0) return;
+    this.#asked += want;
+    const pull = this.#pullMany(want);
+    this.#pulls.add(pull);
+    void pull.finally(() => {
+      this.#pulls.delete(pull);
+      this.#schedulePull();
+    });
+  }
+
+  async #pullMany(want: number): Promise<void> {
+    let open = want;
     try {
-      for await (const msg of request) return msg;
-      return null;
+      if (!this.#consumer) throw new Error('pull worker not started');
+      const request = await this.#consumer.fetch({
+        max_messages: want,
+        expires: this.#options.pullExpiresMs,
+      });
+      this.#requests.add(request);
+      if (this.#stopping) request.stop();
+      try {
+        for await (const msg of request) {
+          open--;
+          this.#asked--;
+          // A message that arrived as stop() began was taken before it: it is handled, and stop waits for it.
+          const handling = this.#handle(msg).catch((err: unknown) => {
+            // Not settled: the server redelivers it after ack-wait.
+            this.#options.logger?.error(
+              { err, subject: msg.subject, seq: msg.seq },
+              'handling a message failed',
+            );
+          });
+          this.#handling.add(handling);
+          void handling.finally(() => {
+            this.#handling.delete(handling);
+            this.#schedulePull();
+          });
+          if (open === 0) break;
+        }
+      } finally {
+        this.#requests.delete(request);
+      }
+    } catch (err) {
+      if (this.#stopping) return;
+      this.#options.logger?.warn({ err, stream: this.#options.stream }, 'pull failed; retrying');
+      this.#backingOff = true;
+      await new Promise((r) => setTimeout(r, RETRY_PULL_MS));
+      await this.#options.repair().catch((repairErr: unknown) => {
+        this.#options.logger?.warn({ err: repairErr }, 'could not re-create the stream or consumer');
+      });
+      this.#backingOff = false;
     } finally {
-      this.#requests.delete(request);
+      this.#asked -= open;
     }
   }
 

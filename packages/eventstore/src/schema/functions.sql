@@ -315,10 +315,11 @@ END $$;
 -- batch after another and stamp them in this same transaction: no gaps between batches, no second
 -- transaction to learn a position. Per append: status 'ok' (with its last version and position),
 -- 'stream_deleted', or 'conflict' (nothing of it written: ask eventstore.append_outcome why).
--- Call it as its transaction's one statement: the lock is held until the commit. p_notify: whether
--- to tell listeners the new end of the log (the caller may leave it to a later notification).
--- (The first version took no p_notify: dropped, so that no overload lingers.)
-DROP FUNCTION IF EXISTS eventstore.append_batch(text[], bigint[], int[], int[], int[], uuid[], text[], jsonb, jsonb, int[]);
+-- Call it as its transaction's one statement: the lock is held until the commit. It tells no
+-- listener (NOTIFY): the caller does, after the commit (a NOTIFY in this transaction would hold
+-- PostgreSQL's one notification lock through its flush, holding up every other NOTIFY).
+-- (A version with a p_notify argument preceded it: dropped, so that no overload lingers.)
+DROP FUNCTION IF EXISTS eventstore.append_batch(text[], bigint[], int[], int[], int[], uuid[], text[], jsonb, jsonb, int[], boolean);
 CREATE OR REPLACE FUNCTION eventstore.append_batch(
   p_streams text[],
   p_expected bigint[],
@@ -330,7 +331,6 @@ CREATE OR REPLACE FUNCTION eventstore.append_batch(
   p_data jsonb,
   p_metadata jsonb,
   p_schema_versions int[],
-  p_notify boolean,
   OUT status text[],
   OUT version bigint[],
   OUT "position" bigint[]
@@ -423,8 +423,6 @@ BEGIN
   END IF;
   IF v_base IS NULL THEN
     PERFORM eventstore.stamp_until(v_max, v_seqs);
-  ELSIF p_notify THEN
-    PERFORM pg_notify('eventstore_positions', (v_base + v_n)::text);
   END IF;
 
   -- Append i's last event is the cum-th of v_seqs (cum: events of the appends written up to i).

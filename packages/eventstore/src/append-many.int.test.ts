@@ -116,6 +116,20 @@ describe('appendMany', () => {
     assert.deepEqual(await eventsOf(order), []);
   });
 
+  it('refuses text PostgreSQL cannot store (U+0000) as bad input, writing nothing', async () => {
+    const order = stream('order');
+    const pet = stream('pet');
+    await rejects(
+      store.appendMany([
+        { streamId: order, events: [ev('OrderPlaced')], expectedVersion: 1 },
+        { streamId: pet, events: [ev('PetReserved', { note: 'nul \u0000 inside' })], expectedVersion: 1 },
+      ]),
+      'validation_failed',
+    );
+    assert.deepEqual(await eventsOf(order), []);
+    assert.deepEqual(await eventsOf(pet), []);
+  });
+
   it('returns the first results for a retry with the same event ids, and refuses a partial reuse', async () => {
     const a = stream('order');
     const b = stream('pet');

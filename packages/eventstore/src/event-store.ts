@@ -76,7 +76,7 @@ interface AppendRow {
 }
 
 const APPEND_SQL =
-  'SELECT status, version, "position", seqs FROM eventstore.append($1, $2, $3, $4, $5, $6, $7, $8)';
+  'SELECT status, version, "position", seqs FROM eventstore.append($1, $2, $3, $4, $5, $6, $7)';
 
 interface EventRow {
   position: string | null;
@@ -292,8 +292,8 @@ export class EventStore {
       await client.query('BEGIN');
       try {
         for (const { streamId, expected, encoded } of ordered) {
-          // Never stamped in this transaction (p_own_transaction false): the sequencer lock would be
-          // held across the remaining statements, holding up every other appender's position.
+          // Stamped after the commit (#locate): the sequencer lock held across the remaining
+          // statements would hold up every other appender.
           const r = await client.query<AppendRow>({
             name: 'eventstore-append',
             text: APPEND_SQL,
@@ -305,7 +305,6 @@ export class EventStore {
               JSON.stringify(encoded.data),
               JSON.stringify(encoded.metadata),
               encoded.schemaVersions,
-              false,
             ],
           });
           const row = r.rows[0]!;
@@ -326,7 +325,7 @@ export class EventStore {
           broken = rollbackErr as Error;
         });
         // Another append won the race for a version (or wrote these ids): nothing was written.
-        if ((err as { code?: string }).code !== 'OM409') throw err;
+        if ((err as { code?: string }).code !== 'OM409') rethrowRefusedText(err);
       }
     } catch (err) {
       broken ??= err as Error;

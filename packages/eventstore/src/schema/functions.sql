@@ -203,15 +203,18 @@ BEGIN
   RETURN QUERY SELECT s, eventstore.position_of(s) FROM unnest(p_seqs) AS s;
 END $$;
 
--- Append events to one stream, atomically (p_data and p_metadata are JSON arrays, one element per
--- event). p_expected: the version the first new event gets (seed
--- 000's version tag), 0 for any version, -1 for "the stream must not exist".
--- Returns status 'ok' with the last event's version, its position when the sequencer lock was free
--- (stamped in this same transaction, so the append costs one commit), else NULL with the seqs to
--- pass to eventstore.locate; or 'wrong_version' with the current version, 'stream_deleted',
--- 'duplicate' (every event id is stored already: the first result) or 'event_id_conflict'.
+-- Append events to one stream, atomically, as one statement of a longer transaction (appendMany's;
+-- single appends go through eventstore.append_batch). p_data and p_metadata are JSON arrays, one
+-- element per event. p_expected: the version the first new event gets (seed 000's version tag), 0
+-- for any version, -1 for "the stream must not exist".
+-- Returns status 'ok' with the last event's version and the seqs to pass to eventstore.locate after
+-- the commit (the position stays NULL: stamping here would hold the sequencer lock across the rest
+-- of the transaction); or 'wrong_version' with the current version, 'stream_deleted', 'duplicate'
+-- (every event id is stored already: the first result) or 'event_id_conflict'.
 -- When another append wins the race for the same version, it raises SQLSTATE OM409 so that nothing
 -- of this one is written: call eventstore.append_outcome to learn why.
+-- (It once took an eighth argument, whether to stamp in its own transaction: dropped.)
+DROP FUNCTION IF EXISTS eventstore.append(text, bigint, uuid[], text[], jsonb, jsonb, int[], boolean);
 CREATE OR REPLACE FUNCTION eventstore.append(
   p_stream text,
   p_expected bigint,
@@ -220,7 +223,6 @@ CREATE OR REPLACE FUNCTION eventstore.append(
   p_data jsonb,
   p_metadata jsonb,
   p_schema_versions int[],
-  p_own_transaction boolean DEFAULT false,
   OUT status text,
   OUT version bigint,
   OUT "position" bigint,
@@ -231,7 +233,6 @@ DECLARE
   v_n int := cardinality(p_ids);
   v_cur bigint;
   v_first bigint;
-  v_max_seq bigint;
   v_deleted boolean;
 BEGIN
   -- One statement (each costs a round of the executor): whether the stream is deleted, its version,
@@ -263,18 +264,12 @@ BEGIN
     ON CONFLICT DO NOTHING
     RETURNING e.seq
   )
-  SELECT array_agg(ins.seq), max(ins.seq) INTO seqs, v_max_seq FROM ins;
+  SELECT array_agg(ins.seq) INTO seqs FROM ins;
   IF coalesce(cardinality(seqs), 0) <> v_n THEN
     RAISE EXCEPTION USING ERRCODE = 'OM409', MESSAGE = 'append conflict';
   END IF;
   status := 'ok';
   version := v_first + v_n - 1;
-  -- Uncontended: stamp in this same transaction. Contended: leave it to the stamper of the moment.
-  -- Only when the caller says this append is its transaction's one statement: the lock is held
-  -- until commit, and a longer transaction would hold up every other appender's position with it.
-  IF p_own_transaction AND pg_try_advisory_xact_lock(7245301, 1) THEN
-    "position" := eventstore.stamp_until(v_max_seq, seqs);
-  END IF;
 END $$;
 
 -- Why an append did not go through: 'duplicate' when all its event ids are stored in the stream
